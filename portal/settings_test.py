@@ -1,0 +1,13 @@
+"""Test settings: fast hashing, in-memory mail and eager tasks; the database comes from the env."""
+
+from .settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = "memory://"
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http"
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
+ACCOUNT_RATE_LIMITS = False

@@ -1,0 +1,40 @@
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/home.html", {"accounts": []})
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database and the configured broker answer; 503 names what does not."""
+    problems = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as error:  # any failure means "down"; the reason is reported
+        problems["database"] = type(error).__name__
+    if settings.REDIS_URL:
+        try:
+            _ping_broker()
+        except Exception as error:
+            problems["broker"] = type(error).__name__
+    status = 503 if problems else 200
+    return JsonResponse(
+        {"status": "down" if problems else "ok", "problems": problems}, status=status
+    )
+
+
+def _ping_broker() -> None:
+    from portal.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
