@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
 
-from accounts.models import BusinessAccount, Contact, Contract
+from accounts.models import BusinessAccount, Contact, Contract, User
 
 
 class ContractInline(admin.TabularInline):
@@ -37,3 +39,19 @@ class ContactAdmin(admin.ModelAdmin):
     search_fields = ["name", "email", "account__customer_number", "account__legal_name"]
     list_select_related = ["account"]
     autocomplete_fields = ["account"]
+
+
+@admin.register(User)
+class PortalUserAdmin(UserAdmin):
+    list_display = [
+        "email",
+        "first_name",
+        "last_name",
+        "language",
+        "is_staff",
+        "is_active",
+        "last_login",
+    ]
+    list_filter = ["is_staff", "is_active", "language"]
+    search_fields = ["email", "first_name", "last_name"]
+    fieldsets = (*(UserAdmin.fieldsets or ()), (_("Portal"), {"fields": ["language"]}))

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -9,6 +10,18 @@ from accounts.postal import validate_postal_code
 customer_number_validator = RegexValidator(
     r"^\d{10}$", _("A customer number has exactly 10 digits.")
 )
+
+
+class User(AbstractUser):
+    """A person who signs in. Signs in by e-mail; `username` mirrors it for Django's admin."""
+
+    language = models.CharField(
+        _("preferred language"),
+        max_length=5,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text=_("Language of the e-mails the portal sends."),
+    )
 
 
 class BusinessAccount(models.Model):

@@ -1,9 +1,12 @@
 from collections.abc import Callable
 
 from allauth.mfa.utils import is_mfa_enabled
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
 class StaffAdminRequiresMFAMiddleware:
@@ -18,11 +21,30 @@ class StaffAdminRequiresMFAMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if (
-            request.path.startswith(reverse("admin:index"))
-            and user.is_authenticated
-            and user.is_staff
-            and not is_mfa_enabled(user)
-        ):
-            return redirect("mfa_index")
+        if request.path.startswith(reverse("admin:index")):
+            if request.path == reverse("admin:login"):
+                return _admin_login(request)
+            if user.is_authenticated and user.is_staff and not is_mfa_enabled(user):
+                return redirect("mfa_index")
         return self.get_response(request)
+
+
+def _admin_login(request: HttpRequest) -> HttpResponse:
+    """Never run the admin's password form: it would sign anyone in without a second factor.
+
+    Anonymous visitors go to allauth's sign-in, signed-in customers are refused (403) and staff
+    go on to where they were heading.
+    """
+    target = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("admin:index")
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(target, login_url=reverse("account_login"))
+    if not user.is_staff:
+        raise PermissionDenied
+    if not is_mfa_enabled(user):
+        return redirect("mfa_index")
+    return redirect(target)

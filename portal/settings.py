@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.StaffAdminRequiresMFAMiddleware",
+    "outages.middleware.MaintenanceGateMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -86,6 +87,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
+                "outages.context_processors.maintenance_banner",
             ],
         },
     },
@@ -112,6 +114,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
@@ -213,6 +216,11 @@ CELERY_TIMEZONE = "UTC"
 # Later capabilities add their nightly and sweeping jobs here.
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "portal-heartbeat": {"task": "portal.tasks.heartbeat", "schedule": 300.0},
+    "outages-release-postponed": {
+        "task": "outages.tasks.release_postponed_tasks",
+        "schedule": 60.0,
+    },
+    "outages-send-notices": {"task": "outages.tasks.send_maintenance_notices", "schedule": 900.0},
 }
 
 # --- security ----------------------------------------------------------------------------------

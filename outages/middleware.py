@@ -1,0 +1,79 @@
+"""The gate for views the portal does not write itself (allauth's), chosen by URL name,
+and the sign-in interruption, which closes the whole portal to non-staff sessions."""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+
+from outages import gate
+from outages.decorators import closed_response, is_write
+from outages.features import Feature
+
+URL_NAME_FEATURES: dict[str, Feature] = {
+    "account_signup": Feature.REGISTRATION,
+    "account_confirm_email": Feature.REGISTRATION,
+    "account_login": Feature.SIGN_IN,
+    "mfa_authenticate": Feature.SIGN_IN,
+    "mfa_login_webauthn": Feature.SIGN_IN,
+    "account_reset_password": Feature.PASSWORD_RECOVERY,
+    "account_reset_password_done": Feature.PASSWORD_RECOVERY,
+    "account_reset_password_from_key": Feature.PASSWORD_RECOVERY,
+    "account_reset_password_from_key_done": Feature.PASSWORD_RECOVERY,
+    "account_confirm_password_reset_code": Feature.PASSWORD_RECOVERY,
+}
+
+# Reachable during a sign-in interruption: the status page, leaving, and changing language.
+ALWAYS_OPEN_URL_NAMES = frozenset(
+    {
+        "account_logout",
+        "set_language",
+        "healthz",
+        "outages:status",
+        "outages:archive",
+        "outages:ical",
+        "outages:atom",
+        "outages:json",
+    }
+)
+
+
+class MaintenanceGateMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        match = request.resolver_match
+        name = match.view_name if match else ""
+        if name in ALWAYS_OPEN_URL_NAMES or request.path.startswith(settings.STATIC_URL):
+            return None
+        sign_in = gate.closure_for(Feature.SIGN_IN)
+        if sign_in is not None and not _staff_may_pass(request, name):
+            return closed_response(request, sign_in)
+        feature = URL_NAME_FEATURES.get(name)
+        if feature is not None and feature != Feature.SIGN_IN:
+            closure = gate.closure_for(feature, write=is_write(request))
+            if closure is not None:
+                return closed_response(request, closure)
+        return None
+
+
+def _staff_may_pass(request: HttpRequest, url_name: str) -> bool:
+    """During a sign-in interruption staff keep the admin, and may sign in to reach it."""
+    admin_prefix = reverse("admin:index")
+    if request.user.is_authenticated:
+        return request.user.is_staff and (
+            request.path.startswith(admin_prefix) or url_name.startswith("mfa_")
+        )
+    if url_name in ("account_login", "mfa_authenticate"):
+        return request.GET.get("next", "").startswith(admin_prefix) or (
+            url_name == "mfa_authenticate"
+        )
+    return False

@@ -1,0 +1,41 @@
+import datetime
+
+from django import template
+
+from outages import formatting, gate
+from outages.features import Feature
+
+register = template.Library()
+
+
+@register.simple_tag
+def closure_for(feature: str, write: bool = True) -> gate.Closure | None:
+    """`{% closure_for "online_payment" as payment_down %}` then disable the button with its reason."""
+    return gate.closure_for(Feature(feature), write=write)
+
+
+@register.filter
+def eastern_span(starts_at: datetime.datetime, ends_at: datetime.datetime) -> str:
+    return formatting.format_span(starts_at, ends_at)
+
+
+@register.filter
+def eastern_moment(moment: datetime.datetime) -> str:
+    return formatting.format_moment(moment)
+
+
+@register.filter
+def eastern_until(moment: datetime.datetime) -> str:
+    return formatting.format_until(moment)
+
+
+@register.filter
+def in_language(item: object, field: str) -> str:
+    """`{{ span|in_language:"application" }}` picks `application_fr` on a French page."""
+    from django.utils.translation import get_language
+
+    french = (get_language() or "en").startswith("fr")
+    return str(
+        getattr(item, f"{field}_fr" if french else f"{field}_en", "")
+        or getattr(item, f"{field}_en", "")
+    )

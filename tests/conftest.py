@@ -1,0 +1,108 @@
+"""Fixtures shared by the whole suite, and the rule for tests that need an outside service."""
+
+import os
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM would refuse to
+# set up the test database from there without this.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import pyotp
+import pytest
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.conf import settings
+from django.core.cache import cache
+
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+TOTP_PERIOD = 30
+
+
+def require_service(name: str, available: bool) -> None:
+    """Go on when `name` is there; otherwise skip locally and fail where it is required.
+
+    CI sets PORTAL_REQUIRE_SERVICES=1, so a missing PostgreSQL, Redis or Chromium there is a
+    failure and never a silently skipped test.
+    """
+    if available:
+        return
+    _missing(name)
+
+
+def _missing(name: str) -> NoReturn:
+    message = f"{name} is not available"
+    if settings.PORTAL_REQUIRE_SERVICES:
+        pytest.fail(f"{message} and PORTAL_REQUIRE_SERVICES is set", pytrace=False)
+    pytest.skip(message)
+
+
+def totp_code(secret: str, *, fresh: bool = False, min_remaining: float = 3.0) -> str:
+    """The current TOTP code for `secret` (allauth has no tolerance window).
+
+    Waits for the next 30 s window when fewer than `min_remaining` seconds are left, and, with
+    `fresh=True`, always waits for a new window: a code cannot be used twice in one window.
+    """
+    now = time.time()
+    remaining = TOTP_PERIOD - (now % TOTP_PERIOD)
+    if fresh or remaining < min_remaining:
+        time.sleep(remaining + 0.2)
+    return pyotp.TOTP(secret).now()
+
+
+@dataclass
+class MFAUser:
+    user: Any
+    secret: str
+    password: str
+    recovery_codes: list[str]
+
+    def code(self) -> str:
+        return totp_code(self.secret)
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    """allauth keeps rate limits and used TOTP codes in the cache: no test sees another's."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def password() -> str:
+    return DEFAULT_PASSWORD
+
+
+@pytest.fixture
+def user(db: None) -> Any:
+    """A signed-up user whose e-mail address is verified (password: DEFAULT_PASSWORD)."""
+    return UserFactory()
+
+
+@pytest.fixture
+def staff_user(db: None) -> Any:
+    return UserFactory(is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def mfa_user(db: None) -> MFAUser:
+    """A user with an authenticator app (TOTP) and recovery codes turned on."""
+    account = UserFactory()
+    secret = generate_totp_secret()
+    TOTP.activate(account, secret)
+    codes = RecoveryCodes.activate(account).generate_codes()
+    return MFAUser(user=account, secret=secret, password=DEFAULT_PASSWORD, recovery_codes=codes)
+
+
+@pytest.fixture
+def mfa_staff_user(db: None) -> MFAUser:
+    """Support staff who turned on two-factor authentication, as the admin requires."""
+    account = UserFactory(is_staff=True, is_superuser=True)
+    secret = generate_totp_secret()
+    TOTP.activate(account, secret)
+    return MFAUser(user=account, secret=secret, password=DEFAULT_PASSWORD, recovery_codes=[])
