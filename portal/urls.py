@@ -12,7 +12,7 @@ admin.site.site_header = "Business Portal — support"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", views.set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("status/", include("outages.urls")),
     path(f"{settings.PORTAL_ADMIN_PATH}/", admin.site.urls),

@@ -4,6 +4,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views import i18n as i18n_views
 from django.views.decorators.http import require_GET
 
 
@@ -38,3 +39,12 @@ def _ping_broker() -> None:
 
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, also remembered on the profile so e-mails follow the choice."""
+    response = i18n_views.set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        type(request.user).objects.filter(pk=request.user.pk).update(language=language)
+    return response

@@ -106,3 +106,8 @@ def mfa_staff_user(db: None) -> MFAUser:
     secret = generate_totp_secret()
     TOTP.activate(account, secret)
     return MFAUser(user=account, secret=secret, password=DEFAULT_PASSWORD, recovery_codes=[])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # whitenoise warns on every request that `collectstatic` has not run; tests need no copy.
+    config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")

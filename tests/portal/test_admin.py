@@ -100,18 +100,32 @@ def test_admin_login_page_itself_redirects_to_allauth(client):
     assert urlsplit(response["Location"]).path == reverse("account_login")
 
 
-def test_signed_in_customer_cannot_use_the_admin(client, user):
+def test_signed_in_customer_is_refused_the_admin(client, user):
     BusinessAccountFactory(legal_name="Secret Holdings")
     client.force_login(user)
 
     response = client.get(reverse("admin:accounts_businessaccount_changelist"), follow=True)
 
+    assert response.status_code == 403
     assert b"Secret Holdings" not in response.content
-    assert response.redirect_chain, "a customer must be sent away from the admin"
-    assert all(
-        urlsplit(url).path != reverse("admin:accounts_businessaccount_changelist")
-        for url, _ in response.redirect_chain
+    # No password form is offered to switch to another (staff) profile.
+    assert b'name="password"' not in response.content
+
+
+@pytest.mark.parametrize("signed_in_as", ["nobody", "customer"])
+def test_admin_password_form_cannot_bypass_the_second_factor(
+    client, user, mfa_staff_user, signed_in_as
+):
+    if signed_in_as == "customer":
+        client.force_login(user)
+
+    client.post(
+        reverse("admin:login"),
+        {"username": mfa_staff_user.user.username, "password": mfa_staff_user.password},
     )
+
+    assert client.session.get("_auth_user_id") != str(mfa_staff_user.user.pk)
+    assert client.get(reverse("admin:index")).status_code != 200
 
 
 def test_customer_with_two_factors_still_cannot_use_the_admin(client, mfa_user):
