@@ -52,6 +52,8 @@ def _french() -> bool:
 
 def _time(moment: datetime.datetime, french: bool) -> str:
     if french:
+        if moment.minute == 0 and moment.hour in (0, 12):
+            return "minuit" if moment.hour == 0 else "midi"
         return f"{moment.hour} h" + (f" {moment.minute:02d}" if moment.minute else "")
     if moment.hour == 12 and moment.minute == 0:
         return "noon"
@@ -77,26 +79,45 @@ def zone_label() -> str:
     return "HE" if _french() else "ET"
 
 
-def format_moment(moment: datetime.datetime, *, with_zone: bool = True) -> str:
+def _shows_year(local: datetime.datetime, known_year: int | None) -> bool:
+    """The year is written only when the reader cannot guess it (the current one by default)."""
+    return local.year != (known_year or to_eastern(timezone.now()).year)
+
+
+def format_moment(
+    moment: datetime.datetime, *, with_zone: bool = True, known_year: int | None = None
+) -> str:
     """ "July 2, 7 a.m. (ET)" / "2 juillet, 7 h (HE)"."""
     local, french = to_eastern(moment), _french()
-    with_year = local.year != to_eastern(timezone.now()).year
-    text = f"{_date(local, french, with_year)}, {_time(local, french)}"
+    text = f"{_date(local, french, _shows_year(local, known_year))}, {_time(local, french)}"
     return f"{text} ({zone_label()})" if with_zone else text
 
 
-def format_span(starts_at: datetime.datetime, ends_at: datetime.datetime) -> str:
-    """ "June 25, 8 p.m. to July 2, 7 a.m. (ET)" / "Du 25 juin, 20 h au 2 juillet, 7 h (HE)"."""
-    start, end = format_moment(starts_at, with_zone=False), format_moment(ends_at, with_zone=False)
+def format_span(
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime,
+    *,
+    inline: bool = False,
+    known_year: int | None = None,
+) -> str:
+    """ "June 25, 8 p.m. to July 2, 7 a.m. (ET)" / "Du 25 juin, 20 h au 2 juillet, 7 h (HE)".
+
+    `inline=True` for the middle of a sentence: "du 25 juin, …" in French. `known_year` is a
+    year the reader already has (a table under a dated heading), so it is not repeated.
+    """
+    start, end = (
+        format_moment(moment, with_zone=False, known_year=known_year)
+        for moment in (starts_at, ends_at)
+    )
     if _french():
-        return f"Du {start} au {end} ({zone_label()})"
+        return f"{'du' if inline else 'Du'} {start} au {end} ({zone_label()})"
     return f"{start} to {end} ({zone_label()})"
 
 
 def format_until(moment: datetime.datetime) -> str:
     """ "until July 2 at 7 a.m. ET" / "jusqu'au 2 juillet, 7 h (HE)"."""
     local, french = to_eastern(moment), _french()
-    with_year = local.year != to_eastern(timezone.now()).year
+    with_year = _shows_year(local, None)
     if french:
         return f"jusqu'au {_date(local, True, with_year)}, {_time(local, True)} (HE)"
     return f"until {_date(local, False, with_year)} at {_time(local, False)} ET"

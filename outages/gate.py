@@ -7,18 +7,21 @@ a window or an interruption. In the steady state a request costs one cache read,
 
 import datetime
 import functools
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from outages.features import Feature
 from outages.models import Interruption, MaintenanceWindow, PostponedTask
 
-SNAPSHOT_KEY = "outages:snapshot:v1"
+SNAPSHOT_KEY = "outages:snapshot:v2"
+GENERATION_KEY = "outages:snapshot:generation"
 SNAPSHOT_SECONDS = 3600
 
 
@@ -52,6 +55,7 @@ class WindowSummary:
 class Snapshot:
     spans: tuple[InterruptionSpan, ...]
     windows: tuple[WindowSummary, ...]
+    generation: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,11 @@ class Closure:
     feature: Feature
     until: datetime.datetime
     spans: tuple[InterruptionSpan, ...]
+
+    @property
+    def read_only(self) -> bool:
+        """Only writing is closed: the page can say that reading still works."""
+        return all(span.read_only for span in self.spans)
 
     def retry_after_seconds(self, now: datetime.datetime | None = None) -> int:
         return max(1, int((self.until - (now or timezone.now())).total_seconds()))
@@ -75,19 +84,46 @@ class FeatureClosed(Exception):
 
 
 def snapshot() -> Snapshot:
-    cached = cache.get(SNAPSHOT_KEY)
-    if cached is None:
-        cached = _build_snapshot()
-        cache.set(SNAPSHOT_KEY, cached, SNAPSHOT_SECONDS)
-    return cached
+    """The windows that have not ended, from the shared cache (one round trip) or the database.
+
+    A snapshot is only used when it carries the current generation. A process that read the
+    database just before staff committed a change may still write its (old) snapshot after the
+    change dropped the key; its generation is then already outdated, so no process uses it and
+    the next request rebuilds. Deleting the key alone would leave that stale copy for an hour.
+    """
+    found = cache.get_many([GENERATION_KEY, SNAPSHOT_KEY])
+    generation = found.get(GENERATION_KEY)
+    cached = found.get(SNAPSHOT_KEY)
+    if generation is None:
+        generation = _new_generation_if_missing()
+    elif isinstance(cached, Snapshot) and cached.generation == generation:
+        return cached
+    fresh = _build_snapshot(generation)
+    cache.set(SNAPSHOT_KEY, fresh, SNAPSHOT_SECONDS)
+    return fresh
 
 
 def invalidate() -> None:
-    """Drop the snapshot once the staff's change is committed, in every process at once."""
-    transaction.on_commit(lambda: cache.delete(SNAPSHOT_KEY))
+    """Outdate the snapshot in every process once the staff's change is committed.
+
+    After commit, so no process can rebuild from the rows being changed and keep them; a
+    rolled-back change invalidates nothing.
+    """
+    transaction.on_commit(_bump_generation)
 
 
-def _build_snapshot() -> Snapshot:
+def _bump_generation() -> None:
+    cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
+    cache.delete(SNAPSHOT_KEY)
+
+
+def _new_generation_if_missing() -> str:
+    # `add` keeps whichever process won: all of them then agree on one generation.
+    cache.add(GENERATION_KEY, uuid.uuid4().hex, None)
+    return str(cache.get(GENERATION_KEY))
+
+
+def _build_snapshot(generation: str) -> Snapshot:
     now = timezone.now()
     live_windows = MaintenanceWindow.objects.filter(cancelled_at__isnull=True, ends_at__gt=now)
     interruptions = Interruption.objects.filter(window__in=live_windows, ends_at__gt=now)
@@ -116,7 +152,7 @@ def _build_snapshot() -> Snapshot:
         )
         for w in live_windows.order_by("starts_at")
     )
-    return Snapshot(spans=spans, windows=windows)
+    return Snapshot(spans=spans, windows=windows, generation=generation)
 
 
 def closure_for(
@@ -179,15 +215,16 @@ R = TypeVar("R")
 
 
 def gated_task(
-    feature: Feature, *, write: bool = True
+    feature: Feature, *, write: bool = True, name: str | None = None
 ) -> Callable[[Callable[P, R]], Callable[P, R | None]]:
     """Put under `@shared_task`: while `feature` is closed the call is kept and re-run later.
 
-    Tasks take keyword arguments only (ids), so the postponed call is stored as JSON.
+    Tasks take keyword arguments only (ids), so the postponed call is stored as JSON. `name` is
+    the Celery task name when the task sets one; by default Celery's own (module.function).
     """
 
     def decorate(func: Callable[P, R]) -> Callable[P, R | None]:
-        task_name = f"{func.__module__}.{func.__name__}"
+        task_name = name or f"{func.__module__}.{func.__name__}"
 
         @functools.wraps(func)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | None:
@@ -210,15 +247,19 @@ def gated_task(
 def release_due_postponed_tasks(
     *, send: Callable[..., Any], at: datetime.datetime | None = None
 ) -> int:
-    """Re-enqueue postponed calls whose interruption has ended; returns how many went out.
+    """Re-enqueue postponed calls that may run now; returns how many went out.
 
+    A call is due at the end it was told, or earlier when its capability opened again because
+    staff shortened or cancelled the window. A call released while its capability is still
+    closed (the window was extended meanwhile) meets the gate again and waits once more.
     Rows are claimed with SKIP LOCKED so two beat processes never send one twice.
     """
     moment = at or timezone.now()
+    reopened = [feature for feature in Feature if is_open(feature, at=moment)]
     released = 0
     with transaction.atomic():
         due = PostponedTask.objects.select_for_update(skip_locked=True).filter(
-            run_after__lte=moment
+            Q(run_after__lte=moment) | Q(feature__in=reopened)
         )
         for postponed in due:
             transaction.on_commit(

@@ -16,6 +16,7 @@ URL_NAME_FEATURES: dict[str, Feature] = {
     "account_signup": Feature.REGISTRATION,
     "account_confirm_email": Feature.REGISTRATION,
     "account_login": Feature.SIGN_IN,
+    "account_confirm_login_code": Feature.SIGN_IN,
     "mfa_authenticate": Feature.SIGN_IN,
     "mfa_login_webauthn": Feature.SIGN_IN,
     "account_reset_password": Feature.PASSWORD_RECOVERY,

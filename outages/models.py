@@ -61,6 +61,11 @@ class MaintenanceWindow(models.Model):
     def state(self) -> "MaintenanceWindow.State":
         return self.state_at()
 
+    def latest_change(self) -> "WindowChange | None":
+        """The last move, extension or cancellation; uses `changes` when prefetched."""
+        changes = list(self.changes.all())
+        return max(changes, key=lambda change: change.revision) if changes else None
+
 
 def window_state(
     starts_at: datetime.datetime,
@@ -129,27 +134,74 @@ class Interruption(models.Model):
     def feature_labels(self) -> list[str]:
         return [str(Feature(code).label) for code in self.features if code in Feature.values]
 
+    def state_at(self, moment: datetime.datetime | None = None) -> MaintenanceWindow.State:
+        """The interruption's own state; a cancelled window cancels all of its interruptions."""
+        return window_state(self.starts_at, self.ends_at, self.window.cancelled_at, moment)
+
 
 class WindowChange(models.Model):
     """What staff changed on a window (old → new), told to the people already notified."""
 
-    window = models.ForeignKey(MaintenanceWindow, on_delete=models.CASCADE, related_name="changes")
-    revision = models.PositiveIntegerField()
-    old_starts_at = models.DateTimeField()
-    old_ends_at = models.DateTimeField()
-    new_starts_at = models.DateTimeField()
-    new_ends_at = models.DateTimeField()
-    cancelled = models.BooleanField(default=False)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    class Kind(models.TextChoices):
+        MOVED = "moved", _("Moved")
+        EXTENDED = "extended", _("Extended")
+        SHORTENED = "shortened", _("Shortened")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    window = models.ForeignKey(
+        MaintenanceWindow,
+        on_delete=models.CASCADE,
+        related_name="changes",
+        verbose_name=_("maintenance window"),
     )
-    changed_at = models.DateTimeField(auto_now_add=True)
+    revision = models.PositiveIntegerField(_("revision"))
+    old_starts_at = models.DateTimeField(_("starts (before)"))
+    old_ends_at = models.DateTimeField(_("ends (before)"))
+    new_starts_at = models.DateTimeField(_("starts (after)"))
+    new_ends_at = models.DateTimeField(_("ends (after)"))
+    cancelled = models.BooleanField(_("cancelled"), default=False)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    changed_at = models.DateTimeField(_("changed"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("window change")
+        verbose_name_plural = _("window changes")
         ordering = ["window", "revision"]
         constraints = [
             models.UniqueConstraint(fields=["window", "revision"], name="one_change_per_revision")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.window_id} r{self.revision}: {self.kind}"
+
+    @property
+    def kind(self) -> "WindowChange.Kind":
+        return change_kind(
+            old=(self.old_starts_at, self.old_ends_at),
+            new=(self.new_starts_at, self.new_ends_at),
+            cancelled=self.cancelled,
+        )
+
+
+Times = tuple[datetime.datetime, datetime.datetime]
+
+
+def change_kind(*, old: Times, new: Times, cancelled: bool) -> WindowChange.Kind:
+    """How a schedule changed, as the status page and the change notice name it."""
+    if cancelled:
+        return WindowChange.Kind.CANCELLED
+    if new[0] == old[0] and new[1] > old[1]:
+        return WindowChange.Kind.EXTENDED
+    if new[0] == old[0] and new[1] < old[1]:
+        return WindowChange.Kind.SHORTENED
+    return WindowChange.Kind.MOVED
 
 
 class MaintenanceNotice(models.Model):
@@ -160,12 +212,27 @@ class MaintenanceNotice(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
 
-    window = models.ForeignKey(MaintenanceWindow, on_delete=models.CASCADE, related_name="notices")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    revision = models.PositiveIntegerField()
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    class Kind(models.TextChoices):
+        NOTICE = "notice", _("Two-day notice")
+        CHANGE = "change", _("Change notice")
+
+    window = models.ForeignKey(
+        MaintenanceWindow,
+        on_delete=models.CASCADE,
+        related_name="notices",
+        verbose_name=_("maintenance window"),
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    revision = models.PositiveIntegerField(_("revision"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.NOTICE)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    error = models.CharField(_("last error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("maintenance notice")
@@ -176,6 +243,9 @@ class MaintenanceNotice(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} r{self.revision} → {self.user_id}"
+
 
 class PostponedTask(models.Model):
     """A Celery task that met a closed capability; beat re-enqueues it when the window ends.
@@ -184,13 +254,15 @@ class PostponedTask(models.Model):
     its visibility timeout, and a database row survives a broker restart.
     """
 
-    task_name = models.CharField(max_length=200)
-    kwargs = models.JSONField(default=dict)
-    feature = models.CharField(max_length=40, choices=Feature.choices)
-    run_after = models.DateTimeField(db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    task_name = models.CharField(_("task"), max_length=200)
+    kwargs = models.JSONField(_("arguments"), default=dict)
+    feature = models.CharField(_("capability"), max_length=40, choices=Feature.choices)
+    run_after = models.DateTimeField(_("run after"), db_index=True)
+    created_at = models.DateTimeField(_("postponed"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("postponed task")
+        verbose_name_plural = _("postponed tasks")
         ordering = ["run_after", "pk"]
 
     def __str__(self) -> str:

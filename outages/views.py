@@ -1,8 +1,38 @@
-from django.http import HttpRequest, HttpResponse
+"""The public status pages and the feeds: open to everyone, even during a sign-in interruption."""
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import translation
+from django.views.decorators.cache import cache_page
 from django.views.decorators.http import require_GET
 
-from outages import selectors
+from outages import feeds, selectors
+
+# Feeds are polled by calendar apps and monitors: a minute of staleness spares the database.
+FEED_CACHE_SECONDS = 60
+ARCHIVE_PAGE_SIZE = 20
+
+View = Callable[..., HttpResponse]
+
+
+def in_requested_language(view: View) -> View:
+    """`?lang=fr`: calendar apps and scripts send no language of their own."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        language = request.GET.get("lang", "")
+        if language not in dict(settings.LANGUAGES):
+            return view(request, *args, **kwargs)
+        with translation.override(language):
+            return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 @require_GET
@@ -14,4 +44,31 @@ def status(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def archive(request: HttpRequest) -> HttpResponse:
-    return render(request, "outages/archive.html", {"windows": selectors.past_windows()})
+    page = Paginator(selectors.past_windows(), ARCHIVE_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "outages/archive.html", {"windows": page.object_list, "page": page})
+
+
+@require_GET
+@cache_page(FEED_CACHE_SECONDS)
+@in_requested_language
+def ical(request: HttpRequest) -> HttpResponse:
+    body = feeds.calendar_bytes(request, list(selectors.feed_windows()))
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="service-interruptions.ics"'
+    return response
+
+
+@require_GET
+@cache_page(FEED_CACHE_SECONDS)
+@in_requested_language
+def atom(request: HttpRequest) -> HttpResponse:
+    return feeds.WindowAtomFeed(request=request)(request)
+
+
+@require_GET
+@cache_page(FEED_CACHE_SECONDS)
+@in_requested_language
+def interruptions_json(request: HttpRequest) -> JsonResponse:
+    response = JsonResponse(feeds.interruptions_document(request))
+    response["Access-Control-Allow-Origin"] = "*"  # public data, for monitoring dashboards
+    return response

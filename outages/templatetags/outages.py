@@ -4,19 +4,35 @@ from django import template
 
 from outages import formatting, gate
 from outages.features import Feature
+from outages.models import Interruption
 
 register = template.Library()
 
 
 @register.simple_tag
 def closure_for(feature: str, write: bool = True) -> gate.Closure | None:
-    """`{% closure_for "online_payment" as payment_down %}` then disable the button with its reason."""
+    """`{% closure_for "online_payment" as payment_down %}`: disable the button, say why."""
     return gate.closure_for(Feature(feature), write=write)
 
 
 @register.filter
 def eastern_span(starts_at: datetime.datetime, ends_at: datetime.datetime) -> str:
     return formatting.format_span(starts_at, ends_at)
+
+
+@register.filter
+def table_span(interruption: Interruption) -> str:
+    """An interruption's duration under its window's heading, which already gives the year."""
+    window_year = formatting.to_eastern(interruption.window.starts_at).year
+    return formatting.format_span(
+        interruption.starts_at, interruption.ends_at, known_year=window_year
+    )
+
+
+@register.filter
+def eastern_span_inline(starts_at: datetime.datetime, ends_at: datetime.datetime) -> str:
+    """The same, for the middle of a sentence ("du 25 juin, …")."""
+    return formatting.format_span(starts_at, ends_at, inline=True)
 
 
 @register.filter

@@ -1,0 +1,167 @@
+"""The public "Service interruptions" page and its archive, in both languages."""
+
+import datetime
+import html
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import strip_tags
+
+from outages import services
+from outages.formatting import EASTERN
+from tests.outages.factories import HOUR, InterruptionFactory, MaintenanceWindowFactory
+
+pytestmark = pytest.mark.django_db
+DAY = datetime.timedelta(days=1)
+
+
+def text_of(response) -> str:
+    """What a reader sees: the text without tags, its spaces collapsed."""
+    return " ".join(html.unescape(strip_tags(response.content.decode())).split())
+
+
+def june_window(year: int):
+    """The source page's shape: a window with a registration row, on this year's dates."""
+    window = MaintenanceWindowFactory.create(
+        title_en="System upgrade",
+        title_fr="Mise à niveau du système",
+        starts_at=datetime.datetime(year, 6, 22, 23, 59, tzinfo=EASTERN),
+        ends_at=datetime.datetime(year, 7, 2, 7, 0, tzinfo=EASTERN),
+    )
+    InterruptionFactory.create(
+        window=window,
+        starts_at=datetime.datetime(year, 6, 25, 23, 59, tzinfo=EASTERN),
+        ends_at=datetime.datetime(year, 7, 2, 7, 0, tzinfo=EASTERN),
+    )
+    return window
+
+
+@pytest.fixture
+def upcoming_june():
+    """Next June if this one is over; the year then shows, so tests compare with it."""
+    today = timezone.localdate()
+    year = today.year if today < datetime.date(today.year, 6, 20) else today.year + 1
+    return june_window(year), "" if year == today.year else f" {year}"
+
+
+def test_status_page_table_in_english(client, upcoming_june):
+    _, year = upcoming_june
+
+    response = client.get(reverse("outages:status"))
+    text = text_of(response)
+
+    assert "Service interruptions" in text
+    headers = [
+        f'<th scope="col">{name}</th>' for name in ("Application", "Interruption", "Duration")
+    ]
+    assert "".join(headers) in response.content.decode()
+    # The rows read as the source table; the heading carries the year when it is not this one.
+    assert (
+        "Registration New profiles cannot be created. June 25, 11:59 p.m. to July 2, 7 a.m. (ET)"
+    ) in text
+    comma_year = f",{year}" if year else ""
+    assert f"June 22{comma_year}, 11:59 p.m. to July 2{comma_year}, 7 a.m. (ET)" in text
+    assert "Upcoming" in text
+
+
+def test_status_page_table_in_french(french, upcoming_june):
+    _, year = upcoming_june
+
+    text = text_of(french.get(reverse("outages:status")))
+
+    assert "Mise à niveau du système" in text
+    assert "Inscription Il n'est pas possible de créer de nouveaux profils. " in text
+    assert "Du 25 juin, 23 h 59 au 2 juillet, 7 h (HE)" in text
+    assert f"Du 22 juin{year}, 23 h 59 au 2 juillet{year}, 7 h (HE)" in text
+
+
+def test_a_cancelled_window_says_so(client):
+    window = MaintenanceWindowFactory.create()
+    services.cancel_window(window=window, actor=None)
+
+    text = text_of(client.get(reverse("outages:status")))
+
+    assert "Cancelled" in text
+    assert "the services stay available" in text
+
+
+def test_an_extended_window_says_when_it_now_ends(client):
+    starts = timezone.now().astimezone(EASTERN).replace(minute=0, second=0, microsecond=0) + DAY
+    window = MaintenanceWindowFactory.create(starts_at=starts, ends_at=starts + 2 * HOUR)
+    InterruptionFactory.create(window=window)
+    services.reschedule_window(
+        window=window, starts_at=starts, ends_at=starts + 5 * HOUR, actor=None
+    )
+
+    text = text_of(client.get(reverse("outages:status")))
+
+    new_end = (starts + 5 * HOUR).strftime("%-I %p").lower().replace("m", ".m.")
+    old_end = (starts + 2 * HOUR).strftime("%-I %p").lower().replace("m", ".m.")
+    assert f"Extended: now ends {starts:%B} {(starts + 5 * HOUR).day}, {new_end} (ET)" in text
+    assert f"(was {starts:%B} {(starts + 2 * HOUR).day}, {old_end} (ET))" in text
+
+
+def test_a_moved_window_says_from_what_to_what(client):
+    window = MaintenanceWindowFactory.create()
+    services.reschedule_window(
+        window=window, starts_at=window.starts_at + DAY, ends_at=window.ends_at + DAY, actor=None
+    )
+
+    assert "Moved: now " in text_of(client.get(reverse("outages:status")))
+
+
+def test_past_windows_go_to_the_archive(client):
+    now = timezone.now()
+    MaintenanceWindowFactory.create(
+        title_en="Last month", starts_at=now - 30 * DAY, ends_at=now - 29 * DAY
+    )
+    MaintenanceWindowFactory.create(title_en="Next week")
+
+    status = client.get(reverse("outages:status"))
+    archive = client.get(reverse("outages:archive"))
+
+    assert [str(w) for w in status.context["windows"]] == ["Next week"]
+    assert [str(w) for w in archive.context["windows"]] == ["Last month"]
+    assert "Completed" in text_of(archive)
+
+
+def test_status_page_links_its_feeds(client):
+    text = client.get(reverse("outages:status")).content.decode()
+
+    for name in ("outages:ical", "outages:atom", "outages:json"):
+        assert f'href="{reverse(name)}' in text
+    assert 'rel="alternate" type="application/atom+xml"' in text
+
+
+@pytest.mark.parametrize("window_count", [1, 10])
+def test_status_page_query_count_does_not_grow_with_windows(
+    client, django_assert_num_queries, window_count
+):
+    for _ in range(window_count):
+        window = MaintenanceWindowFactory.create()
+        InterruptionFactory.create_batch(3, window=window)
+        services.reschedule_window(
+            window=window, starts_at=window.starts_at, ends_at=window.ends_at + HOUR, actor=None
+        )
+    client.get(reverse("outages:status"))  # caches the gate snapshot for the banner
+
+    # Pinned: windows, their interruptions, their changes.
+    with django_assert_num_queries(3):
+        response = client.get(reverse("outages:status"))
+
+    assert response.content.decode().count("Extended: now ends") == window_count
+
+
+def test_archive_pages_through_older_windows(client):
+    now = timezone.now()
+    for days in range(25):
+        MaintenanceWindowFactory.create(
+            starts_at=now - (days + 2) * DAY, ends_at=now - (days + 1) * DAY
+        )
+
+    first = client.get(reverse("outages:archive"))
+    second = client.get(reverse("outages:archive"), {"page": 2})
+
+    assert len(first.context["windows"]) == 20
+    assert len(second.context["windows"]) == 5
