@@ -11,9 +11,9 @@ class PortalBoundField(BoundField):
     def build_widget_attrs(self, attrs: dict[str, Any], widget: Any = None) -> dict[str, Any]:
         attrs = super().build_widget_attrs(attrs, widget)
         widget = widget or self.field.widget
-        attrs["class"] = f"{attrs.get('class', '')} {_css_class(widget)}".strip()
+        css = f"{attrs.get('class', '')} {_css_class(widget)}".strip()
+        attrs["class"] = f"{css} is-invalid" if self.errors else css
         if self.errors:
-            attrs["class"] += " is-invalid"
             attrs["aria-invalid"] = "true"
             described = attrs.get("aria-describedby", "")
             attrs["aria-describedby"] = f"{described} {self.auto_id}_error".strip()

@@ -17,6 +17,7 @@ from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -32,6 +33,20 @@ def require_service(name: str, available: bool) -> None:
     if available:
         return
     _missing(name)
+
+
+def redis_available(url: str) -> bool:
+    """Whether a Redis server answers PING at `url` within a second."""
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+def postgres_in_use() -> bool:
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 
 def _missing(name: str) -> NoReturn:
@@ -73,6 +88,18 @@ def _clear_cache() -> Iterator[None]:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language.
+
+    The test client runs LocaleMiddleware in the test's own thread, so a French request would
+    otherwise leave French active for the next test's messages and e-mails.
+    """
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def password() -> str:
     return DEFAULT_PASSWORD
@@ -111,3 +138,8 @@ def mfa_staff_user(db: None) -> MFAUser:
 def pytest_configure(config: pytest.Config) -> None:
     # whitenoise warns on every request that `collectstatic` has not run; tests need no copy.
     config.addinivalue_line("filterwarnings", "ignore:No directory at:UserWarning")
+    # pytest-playwright 0.10 declares a fixture the way pytest 9 deprecates; nothing to do here.
+    config.addinivalue_line(
+        "filterwarnings",
+        "ignore:Session-scoped fixtures defined as instance methods:DeprecationWarning",
+    )

@@ -3,12 +3,12 @@
 import datetime
 
 import factory
-from factory.django import DjangoModelFactory
 
 from accounts.models import BusinessAccount, Contact, Contract
+from tests.factories import ModelFactory
 
 
-class BusinessAccountFactory(DjangoModelFactory):
+class BusinessAccountFactory(ModelFactory[BusinessAccount]):
     class Meta:
         model = BusinessAccount
 
@@ -21,7 +21,7 @@ class BusinessAccountFactory(DjangoModelFactory):
     postal_code = "K1A 0B1"
 
 
-class ContractFactory(DjangoModelFactory):
+class ContractFactory(ModelFactory[Contract]):
     class Meta:
         model = Contract
 
@@ -32,7 +32,7 @@ class ContractFactory(DjangoModelFactory):
     starts_on = datetime.date(2024, 1, 1)
 
 
-class ContactFactory(DjangoModelFactory):
+class ContactFactory(ModelFactory[Contact]):
     class Meta:
         model = Contact
 

@@ -1,6 +1,6 @@
 """The support admin: staff only, behind allauth's sign-in and a second factor."""
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.urls import reverse
@@ -85,8 +85,9 @@ def test_anonymous_is_sent_to_allauth_sign_in_not_the_admin_form(client):
 
     first_hop = urlsplit(response.redirect_chain[0][0]).path
     assert first_hop == reverse("admin:login")
-    final = urlsplit(response.redirect_chain[-1][0]).path
-    assert final == reverse("account_login")
+    final = urlsplit(response.redirect_chain[-1][0])
+    assert final.path == reverse("account_login")
+    assert parse_qs(final.query)["next"] == [reverse("admin:accounts_businessaccount_changelist")]
     assert response.status_code == 200
     # allauth's form asks for the e-mail; the admin's form would ask for a username.
     assert b'name="login"' in response.content
@@ -94,10 +95,13 @@ def test_anonymous_is_sent_to_allauth_sign_in_not_the_admin_form(client):
 
 
 def test_admin_login_page_itself_redirects_to_allauth(client):
-    response = client.get(reverse("admin:login"))
+    response = client.get(reverse("admin:login"), {"next": "https://evil.example/"})
 
     assert response.status_code == 302
-    assert urlsplit(response["Location"]).path == reverse("account_login")
+    location = urlsplit(response["Location"])
+    assert location.path == reverse("account_login")
+    # A foreign `next` is replaced by the admin index.
+    assert parse_qs(location.query)["next"] == [reverse("admin:index")]
 
 
 def test_signed_in_customer_is_refused_the_admin(client, user):
@@ -163,3 +167,16 @@ def test_admin_search(client, mfa_staff_user, page, query, expected, unexpected)
     assert response.context["cl"].result_count == 1
     assert expected.encode() in response.content
     assert unexpected.encode() not in response.content
+
+
+def test_admin_login_page_sends_signed_in_staff_on(client, mfa_staff_user, staff_user):
+    target = reverse("admin:accounts_contract_changelist")
+    client.force_login(mfa_staff_user.user)
+    response = client.get(reverse("admin:login"), {"next": target})
+    assert response.status_code == 302
+    assert response["Location"] == target
+
+    client.force_login(staff_user)  # no second factor yet
+    response = client.get(reverse("admin:login"), {"next": target})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_index")

@@ -1,0 +1,66 @@
+"""The health probe load balancers call: 200 when the portal can work, 503 naming what is down."""
+
+import time
+
+import pytest
+from django.conf import settings
+from django.db import OperationalError, connection
+from django.test import override_settings
+from django.urls import reverse
+
+from tests.conftest import redis_available, require_service
+
+pytestmark = pytest.mark.django_db
+
+UNREACHABLE_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1: refused at once
+
+
+@override_settings(REDIS_URL="")
+def test_ok_when_the_database_answers(client):
+    response = client.get(reverse("healthz"))
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "problems": {}}
+    assert "no-cache" in response["Cache-Control"]
+
+
+def test_database_failure_answers_503_naming_the_database(client, monkeypatch):
+    def broken_cursor(*args, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(connection, "cursor", broken_cursor)
+
+    response = client.get(reverse("healthz"))
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "down"
+    assert body["problems"] == {"database": "OperationalError"}
+
+
+@override_settings(REDIS_URL=UNREACHABLE_BROKER, CELERY_BROKER_URL=UNREACHABLE_BROKER)
+def test_unreachable_broker_answers_503_naming_the_broker_within_seconds(client):
+    started = time.monotonic()
+
+    response = client.get(reverse("healthz"))
+
+    elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "down"
+    assert set(body["problems"]) == {"broker"}
+    assert elapsed < 5, f"the probe took {elapsed:.1f}s"
+
+
+def test_reachable_redis_broker_answers_200(client):
+    url = settings.REDIS_URL
+    require_service("Redis at REDIS_URL", bool(url) and redis_available(url))
+    with override_settings(CELERY_BROKER_URL=url):
+        response = client.get(reverse("healthz"))
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_probe_accepts_only_get(client):
+    assert client.post(reverse("healthz")).status_code == 405
