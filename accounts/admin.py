@@ -1,8 +1,24 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
-from django.utils.translation import gettext_lazy as _
+from typing import Any
 
-from accounts.models import BusinessAccount, Contact, Contract, User
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from accounts import audit, services
+from accounts.models import (
+    AccountLink,
+    AuditEvent,
+    BusinessAccount,
+    Contact,
+    Contract,
+    Investigation,
+    LinkNotice,
+    User,
+)
+from outages.gate import FeatureClosed
 
 
 class ContractInline(admin.TabularInline):
@@ -55,3 +71,186 @@ class PortalUserAdmin(UserAdmin):
     list_filter = ["is_staff", "is_active", "language"]
     search_fields = ["email", "first_name", "last_name"]
     fieldsets = (*(UserAdmin.fieldsets or ()), (_("Portal"), {"fields": ["language"]}))
+
+
+class ReadOnlyAdminMixin:
+    """Rows written by the portal's services only: staff read them, never edit or delete them."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+NOTICE_FIELDS = ("email", "name", "language", "status", "sent_at", "used_at", "attempts")
+AUDIT_FIELDS = (
+    "created_at",
+    "event",
+    "actor",
+    "actor_email",
+    "account",
+    "customer_number",
+    "ip",
+    "details",
+)
+
+
+class LinkNoticeInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = LinkNotice
+    extra = 0
+    fields = NOTICE_FIELDS
+    readonly_fields = NOTICE_FIELDS
+
+
+@admin.register(AccountLink)
+class AccountLinkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Who acts for which account, read-only: the one change staff make here is removal, by the
+    action, through the service (audited, the user told). Users link themselves."""
+
+    list_display = [
+        "user",
+        "account",
+        "status",
+        "right",
+        "is_administrator",
+        "method",
+        "created_at",
+        "removed_at",
+        "removed_via",
+    ]
+    list_filter = ["status", "method", "removed_via", "is_administrator", "right"]
+    search_fields = [
+        "user__email",
+        "user__last_name",
+        "account__customer_number",
+        "account__legal_name",
+    ]
+    list_select_related = ["user", "account"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "user",
+        "account",
+        "status",
+        "right",
+        "is_administrator",
+        "method",
+        "created_by",
+        "created_at",
+        "removed_at",
+        "removed_by",
+        "removed_via",
+        "removal_notified_at",
+    ]
+    inlines = [LinkNoticeInline]
+    actions = ["remove_links"]
+
+    @admin.action(description=_("Remove the selected links (the users are told by e-mail)"))
+    def remove_links(self, request: HttpRequest, queryset: QuerySet[AccountLink]) -> None:
+        try:
+            removed = services.remove_links_by_staff(
+                actor=request.user,  # type: ignore[arg-type]
+                link_ids=queryset.values_list("pk", flat=True),
+                ip=audit.ip_of(request),
+            )
+        except FeatureClosed:
+            self.message_user(request, _("Link removal is closed for maintenance."), messages.ERROR)
+            return
+        self.message_user(
+            request,
+            ngettext("%(count)d link removed.", "%(count)d links removed.", removed)
+            % {"count": removed},
+            messages.SUCCESS,
+        )
+
+
+@admin.register(LinkNotice)
+class LinkNoticeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The link e-mails and their state. No resend: they are never sent twice."""
+
+    list_display = ["email", "link", "status", "language", "created_at", "sent_at", "used_at"]
+    list_filter = ["status", "language"]
+    search_fields = [
+        "email",
+        "name",
+        "link__user__email",
+        "link__account__customer_number",
+        "link__account__legal_name",
+    ]
+    list_select_related = ["link__user", "link__account"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "event", "actor_email", "account", "ip"]
+    list_filter = ["event", "created_at"]
+    search_fields = ["actor_email", "customer_number", "account__legal_name", "ip"]
+    list_select_related = ["account"]
+    date_hierarchy = "created_at"
+    fields = AUDIT_FIELDS
+    readonly_fields = AUDIT_FIELDS
+
+
+@admin.register(Investigation)
+class InvestigationAdmin(admin.ModelAdmin):
+    """Staff work reports here: status, assignee and notes; every save is audited."""
+
+    list_display = ["pk", "created_at", "account", "group", "status", "assignee", "reporter_email"]
+    list_display_links = ["pk", "created_at"]
+    list_filter = [
+        "status",
+        "group",
+        "account__kind",
+        ("assignee", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = [
+        "account__customer_number",
+        "account__legal_name",
+        "reporter_email",
+        "reporter_name",
+        "description",
+        "notes",
+    ]
+    list_select_related = ["account", "assignee"]
+    date_hierarchy = "created_at"
+    fields = [
+        "account",
+        "group",
+        "created_at",
+        "reporter_name",
+        "reporter_email",
+        "reporter_user",
+        "reporter_notice",
+        "description",
+        "status",
+        "assignee",
+        "notes",
+    ]
+    readonly_fields = [
+        "account",
+        "group",
+        "created_at",
+        "reporter_name",
+        "reporter_email",
+        "reporter_user",
+        "reporter_notice",
+        "description",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # reports come from the portal
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Investigation, form: Any, change: bool) -> None:
+        services.save_investigation(
+            actor=request.user,  # type: ignore[arg-type]
+            investigation=obj,
+            changed=list(form.changed_data),
+            ip=audit.ip_of(request),
+        )

@@ -221,6 +221,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 60.0,
     },
     "outages-send-notices": {"task": "outages.tasks.send_maintenance_notices", "schedule": 900.0},
+    "accounts-requeue-lost-link-emails": {
+        "task": "accounts.tasks.requeue_lost_link_emails",
+        "schedule": 120.0,
+    },
 }
 
 # --- security ----------------------------------------------------------------------------------
@@ -268,3 +272,25 @@ PORTAL_SMALL_BUSINESS_PHONE = env.str("PORTAL_SMALL_BUSINESS_PHONE", default="1 
 # CI sets this so a test needing PostgreSQL, Redis or Chromium fails instead of skipping.
 PORTAL_REQUIRE_SERVICES = env.bool("PORTAL_REQUIRE_SERVICES", default=False)
 PORTAL_ADMIN_PATH = env.str("PORTAL_ADMIN_PATH", default="admin").strip("/")
+
+# --- account linking ---------------------------------------------------------------------------
+# Where the portal is reached from an e-mail (tasks have no request to build links from).
+PORTAL_BASE_URL = env.str(
+    "PORTAL_BASE_URL",
+    default=f"https://{ALLOWED_HOSTS[0]}" if PRODUCTION else "http://127.0.0.1:8000",
+)
+# Failed link attempts allowed per key within the window before that key is locked out.
+PORTAL_LINK_FAILURE_LIMITS = {
+    "user": env.int("PORTAL_LINK_FAILURES_PER_USER", default=5),
+    "ip": env.int("PORTAL_LINK_FAILURES_PER_IP", default=20),
+    "customer_number": env.int("PORTAL_LINK_FAILURES_PER_CUSTOMER_NUMBER", default=10),
+}
+PORTAL_LINK_FAILURE_WINDOW = env.int("PORTAL_LINK_FAILURE_WINDOW", default=15 * 60)
+PORTAL_LINK_LOCKOUT_SECONDS = env.int("PORTAL_LINK_LOCKOUT_SECONDS", default=30 * 60)
+# The removal link in a contact's e-mail: valid this many days from sending, and its pages
+# answer at most this many requests per IP address per window.
+PORTAL_REMOVAL_LINK_VALID_DAYS = 30
+PORTAL_REMOVAL_LINK_RATE_LIMIT = env.int("PORTAL_REMOVAL_LINK_RATE_LIMIT", default=30)
+PORTAL_REMOVAL_LINK_RATE_WINDOW = env.int("PORTAL_REMOVAL_LINK_RATE_WINDOW", default=10 * 60)
+# A link e-mail still unsent this long after its commit was lost on the way: beat re-queues it.
+PORTAL_LINK_EMAIL_REQUEUE_AFTER = env.int("PORTAL_LINK_EMAIL_REQUEUE_AFTER", default=5 * 60)

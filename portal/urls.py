@@ -14,6 +14,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
+    # Business accounts live under /business/: allauth already owns /accounts/.
+    path("business/", include("accounts.urls")),
     path("status/", include("outages.urls")),
     path(f"{settings.PORTAL_ADMIN_PATH}/", admin.site.urls),
 ]

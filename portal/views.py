@@ -1,16 +1,22 @@
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.cache import never_cache
 from django.views import i18n as i18n_views
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from accounts import selectors as account_selectors
 
 
 @login_required
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html", {"accounts": []})
+    """ "My business accounts": the accounts linked to the user, from one query."""
+    accounts = account_selectors.linked_accounts(user=request.user)
+    return render(request, "portal/home.html", {"accounts": accounts})
 
 
 @never_cache
@@ -37,8 +43,14 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def _ping_broker() -> None:
     from portal.celery import app
 
-    with app.connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)
+    # The URL is read from the settings on each call. The socket timeouts keep a broker that does
+    # not answer from holding the probe, and a web worker, for the system's TCP timeout.
+    with app.connection_for_write(
+        settings.CELERY_BROKER_URL,
+        connect_timeout=2,
+        transport_options={"socket_connect_timeout": 2, "socket_timeout": 2},
+    ) as conn:
+        conn.ensure_connection(max_retries=0, timeout=2)
 
 
 def set_language(request: HttpRequest) -> HttpResponse:
@@ -46,5 +58,6 @@ def set_language(request: HttpRequest) -> HttpResponse:
     response = i18n_views.set_language(request)
     language = request.POST.get("language", "")
     if request.user.is_authenticated and language in dict(settings.LANGUAGES):
-        type(request.user).objects.filter(pk=request.user.pk).update(language=language)
+        # request.user is a lazy proxy: type() of it is not the user model.
+        get_user_model().objects.filter(pk=request.user.pk).update(language=language)
     return response

@@ -8,8 +8,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.urls import reverse
 
 from accounts.models import BusinessAccount, Contact, Contract
+from outages.demo import load_demo_window
 
 DEMO_PASSWORD = "Demo-portal-2026!"  # noqa: S105 - local demo data only, refused in production
 STAFF_EMAIL = "support@portal.example"
@@ -86,7 +88,9 @@ class Command(BaseCommand):
                 _seed_account(spec)
             _seed_user(STAFF_EMAIL, staff=True)
             _seed_user(DEMO_EMAIL, staff=False)
+            window, _ = load_demo_window()
         self._print_summary()
+        self.stdout.write(f"Demo maintenance window: {window.title_en} (see /status/)\n")
 
     def _print_summary(self) -> None:
         out = self.stdout.write
@@ -109,6 +113,14 @@ class Command(BaseCommand):
                 f"  {account.customer_number}  {account.postal_code}  {contracts:<12}"
                 f"  {account.legal_name} ({account.get_kind_display()})"
             )
+        out(
+            f"Link one as the demo user at {settings.PORTAL_BASE_URL}{reverse('accounts:link')}"
+            " (My business accounts > Link a business account)."
+        )
+        out(
+            "  Its contacts get an e-mail with a removal link (printed in the console when no"
+            " e-mail provider is set)."
+        )
         out("")
 
 

@@ -1,0 +1,161 @@
+"""Read queries for the accounts views, services and tasks; each chooses its joins here."""
+
+import datetime
+import hmac
+from dataclasses import dataclass
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import QuerySet
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from accounts import rights
+from accounts.models import (
+    AccountLink,
+    BusinessAccount,
+    Contact,
+    Contract,
+    Investigation,
+    LinkNotice,
+    User,
+)
+
+# Compared against when no account matches, so an unknown customer number costs the same work.
+_NO_POSTAL_CODE = "\x00" * 7
+
+
+@dataclass(frozen=True)
+class ProofCheck:
+    """The account the customer number names (if any) and whether every proof matched it."""
+
+    account: BusinessAccount | None
+    matched: bool
+
+
+def check_link_proofs(
+    *, customer_number: str, postal_code: str, contract_number: str
+) -> ProofCheck:
+    """Compare the typed proofs with the records, doing the same work whatever is wrong.
+
+    Always two queries and constant-time comparisons of every proof, with no early return, so
+    the answer's timing does not tell which proof failed or whether the account exists.
+    """
+    account = BusinessAccount.objects.filter(customer_number=customer_number).first()
+    active_contracts = list(
+        Contract.objects.filter(
+            account__customer_number=customer_number, status=Contract.Status.ACTIVE
+        ).values_list("number", flat=True)
+    )
+    expected_postal = account.postal_code if account else _NO_POSTAL_CODE
+    postal_ok = _same(postal_code, expected_postal)
+    # The contract number is a proof only when the account has an active contract; without one
+    # it is still compared (with itself) so both kinds of account cost the same work.
+    contract_ok = _matches_any(contract_number, active_contracts or [contract_number])
+    return ProofCheck(account=account, matched=(account is not None) & postal_ok & contract_ok)
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _matches_any(given: str, candidates: list[str]) -> bool:
+    found = False
+    for candidate in candidates:  # every candidate is compared: no early exit
+        found |= _same(given, candidate)
+    return found
+
+
+def linked_accounts(*, user: User | AnonymousUser) -> QuerySet[BusinessAccount]:
+    """The accounts on the user's "My business accounts" page: one query however many."""
+    return rights.accounts_for(user).order_by("legal_name", "pk")
+
+
+def active_link(*, user: User, account: BusinessAccount) -> AccountLink | None:
+    return AccountLink.objects.filter(
+        user=user, account=account, status=AccountLink.Status.ACTIVE
+    ).first()
+
+
+def is_primary_contact(*, user: User, account: BusinessAccount) -> bool:
+    """True when one of the user's confirmed e-mail addresses is a PRIMARY contact's."""
+    confirmed = (
+        EmailAddress.objects.filter(user=user, verified=True)
+        .annotate(lowered=Lower("email"))
+        .values("lowered")
+    )
+    return (
+        Contact.objects.filter(account=account, role=Contact.Role.PRIMARY)
+        .annotate(lowered=Lower("email"))
+        .filter(lowered__in=confirmed)
+        .exists()
+    )
+
+
+def notice_recipients(*, account: BusinessAccount) -> list[Contact]:
+    """Who is told of a new link: PRIMARY contacts, plus BILLING ones of COMMERCIAL accounts.
+
+    One contact per address (case-insensitive), the PRIMARY role first, so a person who holds
+    both roles gets one e-mail.
+    """
+    roles = [Contact.Role.PRIMARY]
+    if account.kind == BusinessAccount.Kind.COMMERCIAL:
+        roles.append(Contact.Role.BILLING)
+    contacts = Contact.objects.filter(account=account, role__in=roles).order_by(
+        "-role",
+        "pk",  # "PRIMARY" sorts after "BILLING": descending puts it first
+    )
+    unique: dict[str, Contact] = {}
+    for contact in contacts:
+        unique.setdefault(contact.email.lower(), contact)
+    return list(unique.values())
+
+
+def stale_pending_notices(*, older_than: datetime.timedelta, limit: int = 500) -> list[int]:
+    """Ids of notices still pending after `older_than`: their task was lost on the way."""
+    return list(
+        LinkNotice.objects.filter(
+            status=LinkNotice.Status.PENDING, created_at__lte=timezone.now() - older_than
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Who investigates suspicious activity on an account, and the number people call."""
+
+    group: Investigation.Group
+    phone: str
+    name: str  # as said in a sentence: "the credit management group"
+
+
+def investigation_routing(*, account: BusinessAccount) -> Routing:
+    if account.kind == BusinessAccount.Kind.COMMERCIAL:
+        return Routing(
+            Investigation.Group.CREDIT_MANAGEMENT,
+            settings.PORTAL_CREDIT_MANAGEMENT_PHONE,
+            gettext("the credit management group"),
+        )
+    return Routing(
+        Investigation.Group.SMALL_BUSINESS,
+        settings.PORTAL_SMALL_BUSINESS_PHONE,
+        gettext("the small business group"),
+    )
+
+
+def removed_links_to_tell(*, older_than: datetime.timedelta, limit: int = 500) -> list[int]:
+    """Ids of links removed by someone else whose user was not told yet (a lost task)."""
+    return list(
+        AccountLink.objects.filter(
+            status=AccountLink.Status.REMOVED,
+            removal_notified_at__isnull=True,
+            removed_at__lte=timezone.now() - older_than,
+            removed_via__in=[AccountLink.RemovedVia.CONTACT_LINK, AccountLink.RemovedVia.STAFF],
+        )
+        .order_by("removed_at")
+        .values_list("pk", flat=True)[:limit]
+    )

@@ -1,0 +1,343 @@
+"""Every write of account linking: one function per use case, keyword-only, in a transaction,
+with its audit row inside and its e-mails enqueued after commit."""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import partial
+from typing import NoReturn
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import audit, removal_links, selectors, tasks, throttle
+from accounts.exceptions import (
+    AlreadyLinked,
+    LinkAlreadyRemoved,
+    LinkLockedOut,
+    LinkRefused,
+    RemovalLinkError,
+)
+from accounts.identifiers import (
+    normalise_contract_number,
+    normalise_customer_number,
+    strip_separators,
+)
+from accounts.models import (
+    AccountLink,
+    AuditEvent,
+    BusinessAccount,
+    Investigation,
+    LinkNotice,
+    User,
+)
+from accounts.postal import normalise_postal_code
+from accounts.rights import Right
+from outages.features import Feature
+from outages.gate import ensure_open
+
+Event = AuditEvent.Event
+
+
+# --- linking -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Proofs:
+    """What the user typed, normalised; a malformed proof becomes "" and so never matches."""
+
+    customer_number: str
+    postal_code: str
+    contract_number: str
+    throttle_key: str  # the typed customer number, so guesses on one number add up
+
+    @classmethod
+    def from_typed(cls, customer_number: str, postal_code: str, contract_number: str) -> "_Proofs":
+        return cls(
+            customer_number=_or_empty(normalise_customer_number, customer_number),
+            postal_code=_or_empty(normalise_postal_code, postal_code),
+            contract_number=_or_empty(normalise_contract_number, contract_number),
+            throttle_key=strip_separators(customer_number)[:32],
+        )
+
+
+def _or_empty(normalise: Callable[[str], str], raw: str) -> str:
+    try:
+        return normalise(raw)
+    except ValidationError:
+        return ""
+
+
+def link_account(
+    *,
+    user: User,
+    customer_number: str,
+    postal_code: str,
+    contract_number: str = "",
+    ip: str | None,
+) -> AccountLink:
+    """Link `user` to the account that every proof matches and tell its contacts.
+
+    Raises FeatureClosed (maintenance), LinkLockedOut (too many failures by this user, from this
+    address or on this customer number), LinkRefused (the same for any wrong or malformed proof
+    and for an unknown account) or AlreadyLinked.
+    """
+    ensure_open(Feature.ACCOUNT_LINKING)
+    proofs = _Proofs.from_typed(customer_number, postal_code, contract_number)
+    keys = throttle.link_keys(user_id=user.pk, ip=ip, customer_number=proofs.throttle_key)
+    until = throttle.locked_until(keys)
+    if until is not None:
+        audit.record(actor=user, account=None, event=Event.LINK_LOCKED_OUT, ip=ip, until=until)
+        raise LinkLockedOut(until)
+    check = selectors.check_link_proofs(
+        customer_number=proofs.customer_number,
+        postal_code=proofs.postal_code,
+        contract_number=proofs.contract_number,
+    )
+    if not check.matched or check.account is None:
+        _refuse(user=user, account=check.account, proofs=proofs, keys=keys, ip=ip)
+    return _create_link(user=user, account=check.account, ip=ip)
+
+
+def _refuse(
+    *,
+    user: User,
+    account: BusinessAccount | None,
+    proofs: _Proofs,
+    keys: list[throttle.Key],
+    ip: str | None,
+) -> NoReturn:
+    """Count and audit a failed attempt, then raise LinkRefused (or LinkLockedOut at the limit)."""
+    locked = throttle.note_failure(keys)
+    audit.record(
+        actor=user,
+        account=account,  # kept for staff and administrators; never shown to the person trying
+        event=Event.LINK_REFUSED,
+        ip=ip,
+        typed_customer_number=proofs.throttle_key,
+        locked_until=locked,
+    )
+    if locked is not None:
+        raise LinkLockedOut(locked)
+    raise LinkRefused()
+
+
+def _create_link(*, user: User, account: BusinessAccount, ip: str | None) -> AccountLink:
+    # A PRIMARY contact linking is the business's own responsible person: they administer the
+    # account and hold every right, so they can add and confirm its other users.
+    administrator = selectors.is_primary_contact(user=user, account=account)
+    try:
+        with transaction.atomic():
+            link = AccountLink.objects.create(
+                user=user,
+                account=account,
+                right=Right.VALIDATE if administrator else Right.CONSULT,
+                is_administrator=administrator,
+                method=AccountLink.Method.SELF,
+                created_by=user,
+            )
+            notices = _create_notices(link)
+            audit.record(
+                actor=user,
+                account=account,
+                event=Event.LINKED,
+                ip=ip,
+                link_id=link.pk,
+                administrator=administrator,
+                notified=[notice.email for notice in notices],
+            )
+            for notice in notices:
+                _after_commit(tasks.send_link_notice.delay, notice_id=notice.pk)
+    except IntegrityError:  # the one-active-link constraint: a parallel submission won
+        raise AlreadyLinked(account) from None
+    return link
+
+
+def _create_notices(link: AccountLink) -> list[LinkNotice]:
+    return [
+        LinkNotice.objects.create(
+            link=link, email=contact.email, name=contact.name, language=contact.language
+        )
+        for contact in selectors.notice_recipients(account=link.account)
+    ]
+
+
+def _after_commit(send: Callable[..., object], **kwargs: int) -> None:
+    # robust: with the broker down the link still stands; the sweeper re-queues what was lost.
+    transaction.on_commit(partial(send, **kwargs), robust=True)
+
+
+# --- removal -----------------------------------------------------------------------------------
+
+
+def remove_own_link(*, user: User, account: BusinessAccount, ip: str | None) -> AccountLink:
+    """The user stops acting for `account`. Raises FeatureClosed or LinkAlreadyRemoved."""
+    ensure_open(Feature.LINK_REMOVAL)
+    with transaction.atomic():
+        link = _locked_active_link(user=user, account=account)
+        _remove(link, by=user, via=AccountLink.RemovedVia.SELF, ip=ip)
+    return link
+
+
+def remove_link_with_token(*, token: str, ip: str | None) -> LinkNotice:
+    """A contact removes the link their e-mail told them about; the token is then spent.
+
+    Raises FeatureClosed, or a RemovalLinkError (invalid, used or expired) after auditing it.
+    Any failure leaves the link and the token as they were, so the contact can try again.
+    """
+    ensure_open(Feature.LINK_REMOVAL)
+    try:
+        with transaction.atomic():
+            notice = removal_links.notice_for_token(token, for_update=True)
+            _remove(
+                notice.link,
+                by=None,
+                via=AccountLink.RemovedVia.CONTACT_LINK,
+                ip=ip,
+                contact_email=notice.email,
+            )
+            notice.used_at = timezone.now()
+            notice.save(update_fields=["used_at"])
+            _after_commit(tasks.send_link_removed_email.delay, link_id=notice.link_id)
+    except RemovalLinkError as refused:
+        _audit_refused_removal(refused, ip=ip)
+        raise
+    return notice
+
+
+def remove_links_by_staff(*, actor: User, link_ids: Iterable[int], ip: str | None) -> int:
+    """Support staff remove links from the admin; returns how many were active."""
+    ensure_open(Feature.LINK_REMOVAL)
+    with transaction.atomic():
+        links = (
+            AccountLink.objects.select_for_update(of=("self",))
+            .select_related("user", "account")
+            .filter(pk__in=list(link_ids), status=AccountLink.Status.ACTIVE)
+        )
+        removed = 0
+        for link in links:
+            _remove(link, by=actor, via=AccountLink.RemovedVia.STAFF, ip=ip)
+            _after_commit(tasks.send_link_removed_email.delay, link_id=link.pk)
+            removed += 1
+    return removed
+
+
+def _locked_active_link(*, user: User, account: BusinessAccount) -> AccountLink:
+    link = (
+        AccountLink.objects.select_for_update()
+        .filter(user=user, account=account, status=AccountLink.Status.ACTIVE)
+        .first()
+    )
+    if link is None:
+        raise LinkAlreadyRemoved()
+    return link
+
+
+def _remove(
+    link: AccountLink,
+    *,
+    by: User | None,
+    via: AccountLink.RemovedVia,
+    ip: str | None,
+    **details: str,
+) -> None:
+    link.status = AccountLink.Status.REMOVED
+    link.removed_at, link.removed_by, link.removed_via = timezone.now(), by, via
+    link.save(update_fields=["status", "removed_at", "removed_by", "removed_via"])
+    audit.record(
+        actor=by,
+        account=link.account,
+        event=Event.LINK_REMOVED,
+        ip=ip,
+        link_id=link.pk,
+        user_email=link.user.email,
+        via=via,
+        **details,
+    )
+
+
+def _audit_refused_removal(refused: RemovalLinkError, *, ip: str | None) -> None:
+    notice = refused.notice
+    audit.record(
+        actor=None,
+        account=notice.link.account if notice else None,
+        event=Event.REMOVAL_LINK_REFUSED,
+        ip=ip,
+        reason=type(refused).__name__,
+        notice_id=notice.pk if notice else None,
+    )
+
+
+# --- suspicious activity -----------------------------------------------------------------------
+
+
+def report_by_user(
+    *, user: User, account: BusinessAccount, description: str, ip: str | None
+) -> Investigation:
+    """A linked user reports unauthorised orders or activity (the view checked their right)."""
+    return _open_investigation(
+        account=account,
+        description=description,
+        ip=ip,
+        actor=user,
+        reporter_user=user,
+        reporter_name=user.get_full_name() or user.email,
+        reporter_email=user.email,
+    )
+
+
+def report_by_contact(*, notice: LinkNotice, description: str, ip: str | None) -> Investigation:
+    """A contact reports through the removal link of their e-mail (the view checked the token)."""
+    return _open_investigation(
+        account=notice.link.account,
+        description=description,
+        ip=ip,
+        actor=None,
+        reporter_notice=notice,
+        reporter_name=notice.name,
+        reporter_email=notice.email,
+    )
+
+
+def _open_investigation(
+    *,
+    account: BusinessAccount,
+    description: str,
+    ip: str | None,
+    actor: User | None,
+    **reporter: object,
+) -> Investigation:
+    group = selectors.investigation_routing(account=account).group
+    with transaction.atomic():
+        investigation = Investigation.objects.create(
+            account=account, description=description, group=group, **reporter
+        )
+        audit.record(
+            actor=actor,
+            account=account,
+            event=Event.SUSPICIOUS_ACTIVITY_REPORTED,
+            ip=ip,
+            investigation_id=investigation.pk,
+            group=group,
+            reporter_email=investigation.reporter_email,
+        )
+    return investigation
+
+
+def save_investigation(
+    *, actor: User, investigation: Investigation, changed: list[str], ip: str | None
+) -> Investigation:
+    """Staff work an investigation in the admin: status, assignee and notes, each change audited."""
+    with transaction.atomic():
+        investigation.save()
+        audit.record(
+            actor=actor,
+            account=investigation.account,
+            event=Event.INVESTIGATION_UPDATED,
+            ip=ip,
+            investigation_id=investigation.pk,
+            changed=sorted(changed),
+            status=investigation.status,
+            assignee=investigation.assignee.email if investigation.assignee else None,
+        )
+    return investigation
