@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from accounts.models import AccountLink
 from outages.features import EVERYONE_FEATURES
 from outages.models import Interruption, MaintenanceNotice, MaintenanceWindow, WindowChange
 
@@ -81,14 +82,14 @@ def users_touched_by(window: MaintenanceWindow) -> "QuerySet[User]":
     """The people a window concerns, who get its notices.
 
     A window that closes a capability everyone uses (sign-in, registration, …) concerns every
-    notifiable user. The others concern people acting for a business account; until account
-    links exist they concern everyone too. The account-linking work narrows this branch to
-    users with an active link (`.filter(account_links__status=AccountLink.Status.ACTIVE)`).
+    notifiable user; the others concern only people acting for a business account.
     """
     everyone = notifiable_users()
     if window_features(window) & EVERYONE_FEATURES:
         return everyone
-    return everyone  # to narrow to linked users; kept apart so that change is one line
+    return everyone.filter(
+        Exists(AccountLink.objects.filter(user=OuterRef("pk"), status=AccountLink.Status.ACTIVE))
+    )
 
 
 def windows_to_announce(*, at: datetime.datetime | None = None) -> QuerySet[MaintenanceWindow]:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from outages import services, tasks
 from outages.formatting import EASTERN, format_span
 from outages.models import MaintenanceNotice
+from tests.accounts.link_factories import AccountLinkFactory
 from tests.factories import UserFactory
 from tests.outages.factories import HOUR, InterruptionFactory, MaintenanceWindowFactory
 
@@ -155,3 +156,14 @@ def test_a_window_moved_further_away_is_still_told_to_those_notified(window, use
 
     assert run() == 1
     assert mailoutbox[-1].subject == "Maintenance rescheduled: Upgrade"
+
+
+def test_a_window_of_account_capabilities_is_told_only_to_people_acting_for_an_account(mailoutbox):
+    linked = AccountLinkFactory().user
+    UserFactory()  # signed up, but acts for no business account
+    starts = timezone.now() + DAY
+    payments = MaintenanceWindowFactory.create(starts_at=starts, ends_at=starts + 4 * HOUR)
+    InterruptionFactory.create(window=payments, features=["online_payment"])
+
+    assert run() == 1
+    assert [message.to[0] for message in mailoutbox] == [linked.email]
