@@ -2,6 +2,7 @@
 
 import datetime
 import html
+import re
 
 import pytest
 from django.urls import reverse
@@ -52,10 +53,8 @@ def test_status_page_table_in_english(client, upcoming_june):
     text = text_of(response)
 
     assert "Service interruptions" in text
-    headers = [
-        f'<th scope="col">{name}</th>' for name in ("Application", "Interruption", "Duration")
-    ]
-    assert "".join(headers) in response.content.decode()
+    headers = re.findall(r'<th scope="col"[^>]*>([^<]+)</th>', response.content.decode())
+    assert headers[:3] == ["Application", "Interruption", "Duration"]
     # The rows read as the source table; the heading carries the year when it is not this one.
     assert (
         "Registration New profiles cannot be created. June 25, 11:59 p.m. to July 2, 7 a.m. (ET)"
