@@ -5,8 +5,10 @@ PY := .venv/bin/python
 
 .PHONY: run test setup lint typecheck translations messages bench
 
+# Debian's own Python refuses a plain user install (PEP 668); uv is a standalone binary, so
+# allowing it there is harmless.
 $(UV):
-	python3 -m pip install --user --quiet uv
+	python3 -m pip install --user --quiet uv || python3 -m pip install --user --quiet --break-system-packages uv
 
 setup: $(UV)
 	$(UV) sync --locked --quiet
