@@ -65,7 +65,9 @@ def announced_window() -> None:
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
-def test_public_pages_meet_wcag_aa(live_server: Any, browser: Browser, language, announced_window):
+def test_public_pages_meet_wcag_aa(
+    live_server: Any, browser: Browser, language: str, announced_window: None
+):
     context = _context(browser, live_server.url, language)
     problems = [v for path in PUBLIC_PAGES for v in _violations(context, live_server.url + path)]
     context.close()
@@ -73,7 +75,9 @@ def test_public_pages_meet_wcag_aa(live_server: Any, browser: Browser, language,
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
-def test_signed_in_pages_meet_wcag_aa(live_server: Any, browser: Browser, language, announced_window):
+def test_signed_in_pages_meet_wcag_aa(
+    live_server: Any, browser: Browser, language: str, announced_window: None
+):
     account = BusinessAccountFactory.create()
     ContractFactory.create(account=account)
     link = AccountLinkFactory.create(account=account)
