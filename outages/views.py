@@ -12,7 +12,7 @@ from django.utils import translation
 from django.views.decorators.cache import cache_page
 from django.views.decorators.http import require_GET
 
-from outages import feeds, selectors
+from outages import feeds, gate, selectors
 
 # Feeds are polled by calendar apps and monitors: a minute of staleness spares the database.
 FEED_CACHE_SECONDS = 60
@@ -35,11 +35,19 @@ def in_requested_language(view: View) -> View:
     return wrapped
 
 
+# The tables are the same for everyone: rendered once per language and snapshot generation (so
+# a staff change shows at once), and at most this old, so a window's state follows the clock.
+STATUS_TABLES_CACHE_SECONDS = 30
+
+
 @require_GET
 def status(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "outages/status.html", {"windows": selectors.current_and_upcoming_windows()}
-    )
+    context = {
+        "windows": selectors.current_and_upcoming_windows(),  # lazy: unread when cached
+        "generation": gate.snapshot().generation,
+        "cache_seconds": STATUS_TABLES_CACHE_SECONDS,
+    }
+    return render(request, "outages/status.html", context)
 
 
 @require_GET
