@@ -59,3 +59,70 @@ class RemovalLinkUsed(RemovalLinkError):
 
 class LinkAlreadyRemoved(Exception):
     """A removal asked for a link that is no longer active; nothing was changed."""
+
+
+class DelegationError(Exception):
+    """A delegated-users change that is refused; nothing was changed."""
+
+    message = _("This change could not be made.")
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+class NotAllowed(DelegationError):
+    message = _("Your rights on this account do not allow this.")
+
+
+class RightsBeyondYours(DelegationError):
+    message = _("You can only give rights that you hold yourself on this account or contract.")
+
+
+class NoRightChosen(DelegationError):
+    message = _("Choose at least one right.")
+
+
+class ForeignContract(DelegationError):
+    message = _("A contract chosen does not belong to this account.")
+
+
+class InvalidPersonDetails(DelegationError):
+    message = _("A valid e-mail address and a valid mobile number are required.")
+
+
+class PreRegistrationUnavailable(DelegationError):
+    message = _("This person can no longer be added: they were added already or removed.")
+
+
+class UserAlreadyLinked(DelegationError):
+    message = _("This person already acts for this account: change their rights instead.")
+
+
+class UserNotLinked(DelegationError):
+    message = _("This user no longer acts for this account.")
+
+
+class OwnAccess(DelegationError):
+    message = _("You cannot change your own rights or remove yourself from this page.")
+
+
+class LastAdministrator(DelegationError):
+    message = _(
+        "An account always keeps at least one administrator. Ask support staff to name "
+        "another administrator first."
+    )
+
+
+class RequestNotPending(DelegationError):
+    message = _("This request was already decided.")
+
+
+class OwnRequest(DelegationError):
+    message = _("You prepared this request: another validator must decide it.")
+
+
+class StaleRequest(DelegationError):
+    message = _(
+        "What this request would change has changed since it was prepared, so it was refused. "
+        "Prepare it again if it is still needed."
+    )

@@ -1,8 +1,20 @@
+from dataclasses import dataclass
+from typing import Any
+
 from django import forms
+from django.db.models import QuerySet
+from django.utils.formats import date_format
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from phonenumber_field.formfields import PhoneNumberField
 
 from accounts.identifiers import normalise_contract_number, normalise_customer_number
+from accounts.models import AccountLink, Contract, PreRegistration
+from accounts.phones import validate_mobile_number
 from accounts.postal import normalise_postal_code
+from accounts.rights import AccountRights, Right
+from accounts.rightsets import Profile, RightSet
+from portal.forms import RadioSelect
 
 
 class LinkAccountForm(forms.Form):
@@ -51,4 +63,210 @@ class SuspiciousActivityForm(forms.Form):
             "Describe the orders or activity you did not authorise: dates, amounts and "
             "tracking numbers if you have them."
         ),
+    )
+
+
+# --- delegated users ---------------------------------------------------------------------------
+
+
+class PickPersonForm(forms.Form):
+    """Step 1: one of the people support staff pre-registered for the account, nobody else."""
+
+    person = forms.ModelChoiceField(
+        label=_("Person to add"),
+        queryset=PreRegistration.objects.none(),
+        widget=RadioSelect,
+        empty_label=None,
+        error_messages={"invalid_choice": _("Choose one of the pre-registered people.")},
+    )
+
+    def __init__(self, *args: Any, people: QuerySet[PreRegistration], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["person"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = people
+        field.label_from_instance = _person_label  # type: ignore[method-assign,assignment]
+
+
+def _person_label(person: PreRegistration) -> str:
+    born = date_format(person.date_of_birth, "DATE_FORMAT")
+    return _("%(name)s — born %(born)s — mobile %(phone)s") % {
+        "name": person.full_name,
+        "born": born,
+        "phone": person.mobile_phone.as_national if person.mobile_phone else "",
+    }
+
+
+class PersonDetailsForm(forms.Form):
+    """Step 2: the e-mail (required: the identifier goes there) and the mobile number."""
+
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        help_text=_("The new user's identifier. It is sent to this address."),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    mobile_phone = PhoneNumberField(
+        label=_("Mobile phone"),
+        region="CA",
+        validators=[validate_mobile_number],
+        help_text=_("The temporary password is texted to this number. For example 613 555-0123."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
+    )
+
+
+WAY_COPY, WAY_CUSTOM = "copy", "custom"
+
+
+class RightsWayForm(forms.Form):
+    """Step 3: copy another user's rights, choose them, or start from a profile."""
+
+    way = forms.ChoiceField(
+        label=_("How to give rights"),
+        widget=RadioSelect,
+        choices=[
+            (WAY_COPY, _("Copy the rights of another user (a summary is shown to review)")),
+            (
+                WAY_CUSTOM,
+                _("Choose custom rights: accounts and contracts, then consult, manage or validate"),
+            ),
+            (
+                Profile.EXECUTIVE,
+                _("Executive profile: every right to consult, manage and validate, in one click"),
+            ),
+            (Profile.ACCOUNTANT, _("Accountant profile: consult only")),
+            (
+                Profile.PREPARER,
+                _("Preparer profile: consult and manage pre-checked; untick what you do not give"),
+            ),
+            (
+                Profile.VALIDATOR,
+                _(
+                    "Validator profile: consult, manage and validate pre-checked; untick what "
+                    "you do not give"
+                ),
+            ),
+        ],
+    )
+    copy_from = forms.ModelChoiceField(
+        label=_("User whose rights to copy"),
+        queryset=AccountLink.objects.none(),
+        required=False,
+        help_text=_("Only when copying the rights of another user."),
+    )
+
+    def __init__(self, *args: Any, links: QuerySet[AccountLink], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["copy_from"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = links
+        field.label_from_instance = _link_label  # type: ignore[method-assign,assignment]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("way") == WAY_COPY and not cleaned.get("copy_from"):
+            self.add_error("copy_from", _("Choose the user whose rights to copy."))
+        return cleaned
+
+
+def _link_label(link: AccountLink) -> str:
+    name = link.user.get_full_name()
+    return f"{name} <{link.user.email}>" if name else link.user.email
+
+
+LEVELS = (Right.CONSULT, Right.MANAGE, Right.VALIDATE)
+
+
+@dataclass(frozen=True)
+class GridBox:
+    name: str
+    level: Right
+    checked: bool
+    allowed: bool  # the administrator holds this level on the target
+
+
+@dataclass(frozen=True)
+class GridRow:
+    label: str | Promise
+    contract: Contract | None
+    boxes: list[GridBox]
+
+
+class CustomRightsForm(forms.Form):
+    """The accounts-and-contracts by consult / manage / validate grid.
+
+    A box is offered only where the administrator holds that level; the highest level ticked on
+    a line is given, and it includes the ones below it.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        contracts: list[Contract],
+        held: AccountRights,
+        preset: RightSet,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.contracts, self.held, self.preset = contracts, held, preset
+        for name, target in self._targets():
+            allowed = [level for level in LEVELS if held.can(level, target)]
+            self.fields[name] = forms.TypedMultipleChoiceField(
+                choices=[(int(level), level.label) for level in allowed],
+                coerce=int,
+                required=False,
+            )
+
+    def _targets(self) -> list[tuple[str, int | None]]:
+        return [("whole", None)] + [(f"contract_{c.pk}", c.pk) for c in self.contracts]
+
+    def grid(self) -> list[GridRow]:
+        rows: list[GridRow] = []
+        labels = [_("Whole account (every contract)")] + [c.number for c in self.contracts]
+        for (name, target), label in zip(self._targets(), labels, strict=True):
+            ticked = self._ticked(name, target)
+            boxes = [
+                GridBox(name, level, level in ticked, self.held.can(level, target))
+                for level in LEVELS
+            ]
+            contract = None if target is None else self.contracts[len(rows) - 1]
+            rows.append(GridRow(label, contract, boxes))
+        return rows
+
+    def _ticked(self, name: str, target: int | None) -> set[int]:
+        if self.is_bound:
+            values = self.data.getlist(name)  # type: ignore[attr-defined]  # a QueryDict
+            return {int(value) for value in values if str(value).isdigit()}
+        level = self.preset.levels.get(target)
+        return {int(each) for each in LEVELS if level is not None and each <= level}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.chosen().is_empty:
+            raise forms.ValidationError(_("Choose at least one right."))
+        return cleaned
+
+    def chosen(self) -> RightSet:
+        levels: dict[int | None, Right] = {}
+        for name, target in self._targets():
+            ticked = self.cleaned_data.get(name) or []
+            if ticked:
+                levels[target] = Right(max(ticked))
+        return RightSet(levels)
+
+
+class DefaultRightForm(forms.Form):
+    level = forms.TypedChoiceField(
+        label=_("Rights of users who link the account themselves"),
+        choices=Right.choices,
+        coerce=int,
+        help_text=_("On the whole account. Consult only unless you choose otherwise."),
+    )
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for rejecting"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The person who prepared the request reads it."),
     )

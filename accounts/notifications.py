@@ -84,7 +84,7 @@ def _link_notice_message(
         "help_desk_phone": settings.PORTAL_HELP_DESK_PHONE,
     }
     expires = sent_at + datetime.timedelta(days=settings.PORTAL_REMOVAL_LINK_VALID_DAYS)
-    return _message(
+    return render_message(
         "link_notice",
         to=notice.email,
         language=notice.language,
@@ -99,10 +99,10 @@ def _link_removed_message(link: AccountLink) -> EmailMultiAlternatives:
         "account": link.account,
         "user_name": link.user.get_full_name() or link.user.email,
         "by_contact": link.removed_via == AccountLink.RemovedVia.CONTACT_LINK,
-        "link_url": _absolute(reverse("accounts:link")),
+        "link_url": absolute_url(reverse("accounts:link")),
         "help_desk_phone": settings.PORTAL_HELP_DESK_PHONE,
     }
-    return _message(
+    return render_message(
         "link_removed",
         to=link.user.email,
         language=link.user.language,
@@ -111,7 +111,7 @@ def _link_removed_message(link: AccountLink) -> EmailMultiAlternatives:
     )
 
 
-def _message(
+def render_message(
     template: str,
     *,
     to: str,
@@ -135,5 +135,5 @@ def _message(
     return message
 
 
-def _absolute(path: str) -> str:
+def absolute_url(path: str) -> str:
     return f"{settings.PORTAL_BASE_URL.rstrip('/')}{path}"

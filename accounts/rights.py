@@ -1,20 +1,33 @@
 """The one place that answers "may this user do this, here?" for every app.
 
-Views, selectors, services, templates and the admin ask these functions; nothing else reads a
-link's right. Rights are granted per account today; per-contract grants (the delegated-users
-issue) extend `accounts_for` and `can` without changing their signatures.
+Views, selectors, services, tasks, templates and the admin ask these functions; nothing else
+reads grants. A right is a level (CONSULT < MANAGE < VALIDATE, each including the ones below)
+granted to an active link on the whole account or on one contract of it; a grant on the whole
+account satisfies every contract of that account. Being an account administrator is a separate
+flag on the link.
+
+Every function costs a constant number of queries (most one), however many accounts, links or
+grants there are. Pages that ask many times use `for_request(request)`: the user's rights read
+once per request into a `RightsSummary`, answered in memory afterwards.
 """
 
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
 # accounts.models needs Right for its fields, so the models are read through the module at call
 # time rather than imported by name here (that would be a circular import).
 import accounts.models as account_models
+
+if TYPE_CHECKING:
+    from accounts.models import BusinessAccount, Contract, User
+    from accounts.validation import Action
 
 
 class Right(models.IntegerChoices):
@@ -25,31 +38,257 @@ class Right(models.IntegerChoices):
     VALIDATE = 30, _("Validate")
 
 
-def accounts_for(
-    user: Any, level: Right = Right.CONSULT
-) -> "QuerySet[account_models.BusinessAccount]":
-    """The accounts `user` may act on with at least `level`, through an active link.
+ACTIVE = "active"  # AccountLink.Status.ACTIVE, spelt here to avoid the circular import
 
-    One query however many links the user has; lists start from here so the scope is never
-    forgotten.
-    """
-    accounts = account_models.BusinessAccount.objects
-    if not getattr(user, "is_authenticated", False):
-        return accounts.none()
-    # One filter() call: the same link row must be the user's, active and high enough.
-    return accounts.filter(
-        links__user=user,
-        links__status=account_models.AccountLink.Status.ACTIVE,
-        links__right__gte=level,
+
+def _signed_in(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False))
+
+
+def _grants(user: Any, level: int) -> "QuerySet[account_models.Grant]":
+    return account_models.Grant.objects.filter(
+        link__user=user, link__status=ACTIVE, level__gte=level
     )
 
 
-def can(user: Any, level: Right, account: "account_models.BusinessAccount") -> bool:
-    return accounts_for(user, level).filter(pk=account.pk).exists()
+def _on(target: "BusinessAccount | Contract") -> Q:
+    """The grants that cover `target`: the account's own, plus the contract's for a contract."""
+    if isinstance(target, account_models.Contract):
+        return Q(contract__isnull=True, link__account_id=target.account_id) | Q(
+            contract_id=target.pk
+        )
+    return Q(contract__isnull=True, link__account_id=target.pk)
+
+
+# --- questions: one query each -----------------------------------------------------------------
+
+
+def can(user: Any, level: Right | int, target: "BusinessAccount | Contract") -> bool:
+    """Whether `user` holds at least `level` on `target` (an account, or a contract of one)."""
+    if not _signed_in(user):
+        return False
+    return _grants(user, level).filter(_on(target)).exists()
+
+
+def accounts_for(
+    user: Any, level: Right | int = Right.CONSULT, *, whole: bool = False
+) -> "QuerySet[account_models.BusinessAccount]":
+    """The accounts `user` reaches with at least `level`, through an active link.
+
+    An account is reached through a grant on it or on one of its contracts; `whole=True` asks
+    for the whole account (what an action on the account itself needs). Lists start from here
+    so the scope is never forgotten.
+    """
+    accounts = account_models.BusinessAccount.objects
+    if not _signed_in(user):
+        return accounts.none()
+    grants = _grants(user, level).filter(link__account=OuterRef("pk"))
+    if whole:
+        grants = grants.filter(contract__isnull=True)
+    return accounts.filter(Exists(grants))
+
+
+def contracts_for(
+    user: Any, level: Right | int, account: "BusinessAccount"
+) -> "QuerySet[account_models.Contract]":
+    """The contracts of `account` on which `user` holds at least `level`."""
+    contracts = account_models.Contract.objects.filter(account=account)
+    if not _signed_in(user):
+        return contracts.none()
+    held = _grants(user, level).filter(link__account=account)
+    return contracts.filter(
+        Exists(held.filter(contract__isnull=True)) | Exists(held.filter(contract=OuterRef("pk")))
+    )
+
+
+def is_administrator(user: Any, account: "BusinessAccount") -> bool:
+    if not _signed_in(user):
+        return False
+    return account_models.AccountLink.objects.filter(
+        user=user, account=account, status=ACTIVE, is_administrator=True
+    ).exists()
 
 
 def get_account_or_404(
-    user: Any, level: Right, account_id: int
-) -> "account_models.BusinessAccount":
+    user: Any, level: Right | int, account_id: int, *, whole: bool = False
+) -> "BusinessAccount":
     # A missing account and another business's account get the same answer.
-    return get_object_or_404(accounts_for(user, level), pk=account_id)
+    return get_object_or_404(accounts_for(user, level, whole=whole), pk=account_id)
+
+
+def get_administered_account_or_404(
+    user: Any, account_id: int, level: Right | int | None = None
+) -> "BusinessAccount":
+    """An account `user` administers (holding `level` on the whole of it, when given), or 404."""
+    accounts = account_models.BusinessAccount.objects.filter(
+        Exists(
+            account_models.AccountLink.objects.filter(
+                account=OuterRef("pk"), user=user, status=ACTIVE, is_administrator=True
+            )
+        )
+    )
+    if not _signed_in(user):
+        raise Http404
+    if level is not None:
+        accounts = accounts.filter(pk__in=accounts_for(user, level, whole=True).values("pk"))
+    return get_object_or_404(accounts, pk=account_id)
+
+
+# --- the validation queue asks these -----------------------------------------------------------
+
+
+def may_validate(
+    user: Any,
+    action: "Action",
+    account: "BusinessAccount",
+    payload: Any,
+    summary: "RightsSummary | None" = None,
+) -> bool:
+    """Whether `user` may commit `action` directly (or approve a request for it).
+
+    Pass the user's `summary` (for_request) to answer in memory, e.g. for every row of a list.
+    """
+    return _may(user, Right.VALIDATE, action, account, payload, summary)
+
+
+def may_prepare(user: Any, action: "Action", account: "BusinessAccount", payload: Any) -> bool:
+    """Whether `user` may ask for `action`: MANAGE on its target is enough to prepare it."""
+    return _may(user, Right.MANAGE, action, account, payload)
+
+
+def _may(
+    user: Any,
+    level: Right,
+    action: "Action",
+    account: "BusinessAccount",
+    payload: Any,
+    summary: "RightsSummary | None" = None,
+) -> bool:
+    target = action.target(account, payload)
+    if summary is not None:
+        administrator = summary.is_administrator(account)
+        return (administrator or not action.administration) and summary.can(level, target)
+    if action.administration and not is_administrator(user, account):
+        return False
+    return can(user, level, target)
+
+
+def validators_of(action: "Action", account: "BusinessAccount", payload: Any) -> "QuerySet[User]":
+    """The users who may approve a request for `action`: one query."""
+    target = action.target(account, payload)
+    links = account_models.AccountLink.objects.filter(
+        account=account,
+        status=ACTIVE,
+        grants__in=account_models.Grant.objects.filter(_on(target), level__gte=Right.VALIDATE),
+    )
+    if action.administration:
+        links = links.filter(is_administrator=True)
+    return account_models.User.objects.filter(
+        pk__in=links.values("user_id"), is_active=True
+    ).order_by("pk")
+
+
+# --- the per-request summary -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountRights:
+    """What one user may do on one account: the whole-account level and each contract's."""
+
+    account_id: int
+    administrator: bool = False
+    whole: Right | None = None
+    contracts: Mapping[int, Right] = field(default_factory=dict)
+
+    def level_on(self, contract_id: int | None = None) -> Right | None:
+        """The level held on the whole account (None) or on a contract, whichever is higher."""
+        levels = [self.whole, self.contracts.get(contract_id) if contract_id else None]
+        held = [level for level in levels if level is not None]
+        return max(held) if held else None
+
+    def can(self, level: Right | int, contract_id: int | None = None) -> bool:
+        held = self.level_on(contract_id)
+        return held is not None and held >= level
+
+    @property
+    def highest(self) -> Right | None:
+        held = [level for level in (self.whole, *self.contracts.values()) if level is not None]
+        return max(held) if held else None
+
+
+@dataclass(frozen=True)
+class RightsSummary:
+    """Everything one user may do, read in one query; asked in memory afterwards."""
+
+    accounts: Mapping[int, AccountRights] = field(default_factory=dict)
+
+    def of(self, account: "BusinessAccount | int") -> AccountRights:
+        account_id = account if isinstance(account, int) else account.pk
+        return self.accounts.get(account_id) or AccountRights(account_id=account_id)
+
+    def can(self, level: Right | int, target: "BusinessAccount | Contract") -> bool:
+        if isinstance(target, account_models.Contract):
+            return self.of(target.account_id).can(level, target.pk)
+        return self.of(target).can(level)
+
+    def is_administrator(self, account: "BusinessAccount | int") -> bool:
+        return self.of(account).administrator
+
+
+def summary_for(user: Any) -> RightsSummary:
+    """The user's rights on every account they act for: one query however many."""
+    if not _signed_in(user):
+        return RightsSummary()
+    rows = account_models.AccountLink.objects.filter(user=user, status=ACTIVE).values_list(
+        "account_id", "is_administrator", "grants__contract_id", "grants__level"
+    )
+    return RightsSummary(accounts=_summarise(rows))
+
+
+def _summarise(
+    rows: Iterable[tuple[int, bool, int | None, int | None]],
+) -> dict[int, AccountRights]:
+    found: dict[int, dict[str, Any]] = {}
+    for account_id, administrator, contract_id, level in rows:
+        entry = found.setdefault(
+            account_id, {"administrator": administrator, "whole": None, "contracts": {}}
+        )
+        if level is None:  # a link without any grant (LEFT JOIN)
+            continue
+        if contract_id is None:
+            entry["whole"] = Right(level)
+        else:
+            entry["contracts"][contract_id] = Right(level)
+    return {pk: AccountRights(account_id=pk, **entry) for pk, entry in found.items()}
+
+
+def of_user(user: Any, account: "BusinessAccount") -> AccountRights:
+    """One user's rights on one account (one query)."""
+    return summary_for_accounts(user, [account]).of(account)
+
+
+def summary_for_accounts(user: Any, accounts: Iterable["BusinessAccount"]) -> RightsSummary:
+    if not _signed_in(user):
+        return RightsSummary()
+    rows = account_models.AccountLink.objects.filter(
+        user=user, status=ACTIVE, account__in=[account.pk for account in accounts]
+    ).values_list("account_id", "is_administrator", "grants__contract_id", "grants__level")
+    return RightsSummary(accounts=_summarise(rows))
+
+
+_REQUEST_ATTRIBUTE = "_portal_rights_summary"
+
+
+def for_request(request: HttpRequest) -> RightsSummary:
+    """The signed-in user's summary, read at most once per request (templates ask this)."""
+    summary = getattr(request, _REQUEST_ATTRIBUTE, None)
+    if summary is None:
+        summary = summary_for(getattr(request, "user", None))
+        setattr(request, _REQUEST_ATTRIBUTE, summary)
+    return summary
+
+
+def forget_for_request(request: HttpRequest) -> None:
+    """After a view changed rights: the next question reads them again."""
+    if hasattr(request, _REQUEST_ATTRIBUTE):
+        delattr(request, _REQUEST_ATTRIBUTE)

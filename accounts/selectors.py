@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -15,12 +15,19 @@ from django.utils.translation import gettext
 from accounts import rights
 from accounts.models import (
     AccountLink,
+    AuditEvent,
     BusinessAccount,
     Contact,
     Contract,
+    DeliveryStatus,
+    EmailDelivery,
+    Grant,
     Investigation,
     LinkNotice,
+    PreRegistration,
+    SmsDelivery,
     User,
+    ValidationRequest,
 )
 
 # Compared against when no account matches, so an unknown customer number costs the same work.
@@ -158,4 +165,77 @@ def removed_links_to_tell(*, older_than: datetime.timedelta, limit: int = 500) -
         )
         .order_by("removed_at")
         .values_list("pk", flat=True)[:limit]
+    )
+
+
+# --- delegated users ---------------------------------------------------------------------------
+
+
+def account_contracts(*, account: BusinessAccount) -> list[Contract]:
+    return list(Contract.objects.filter(account=account).order_by("number"))
+
+
+def unused_pre_registrations(*, account: BusinessAccount) -> QuerySet[PreRegistration]:
+    """The people support staff pre-registered for `account` and nobody added yet."""
+    return PreRegistration.objects.filter(account=account, used_at__isnull=True).order_by(
+        "last_name", "first_name", "pk"
+    )
+
+
+def account_users(*, account: BusinessAccount) -> QuerySet[AccountLink]:
+    """The account's active links with their user and grants: three queries however many."""
+    return (
+        AccountLink.objects.filter(account=account, status=AccountLink.Status.ACTIVE)
+        .select_related("user")
+        .prefetch_related(Prefetch("grants", queryset=Grant.objects.order_by("contract_id")))
+        .order_by("user__last_name", "user__first_name", "user__email", "pk")
+    )
+
+
+def account_user(*, account: BusinessAccount, link_id: int) -> AccountLink | None:
+    """One active link of `account`; None for another account's link (the view answers 404)."""
+    return account_users(account=account).filter(pk=link_id).first()
+
+
+def audit_trail(*, account: BusinessAccount) -> QuerySet[AuditEvent]:
+    """The account's audit events, newest first (the rows keep the actor's e-mail: no join)."""
+    return AuditEvent.objects.filter(account=account).order_by("-created_at", "-pk")
+
+
+def pending_requests(*, account: BusinessAccount) -> QuerySet[ValidationRequest]:
+    return (
+        ValidationRequest.objects.filter(account=account, state=ValidationRequest.State.PENDING)
+        .select_related("prepared_by")
+        .order_by("prepared_at", "pk")
+    )
+
+
+def recent_decisions(*, account: BusinessAccount, limit: int = 20) -> list[ValidationRequest]:
+    return list(
+        ValidationRequest.objects.filter(account=account)
+        .exclude(state=ValidationRequest.State.PENDING)
+        .select_related("prepared_by", "decided_by")
+        .order_by("-decided_at", "-pk")[:limit]
+    )
+
+
+def validation_request(*, account: BusinessAccount, request_id: int) -> ValidationRequest | None:
+    return (
+        ValidationRequest.objects.filter(account=account, pk=request_id)
+        .select_related("prepared_by", "decided_by")
+        .first()
+    )
+
+
+def stale_pending_deliveries(
+    *, older_than: datetime.timedelta, limit: int = 500
+) -> tuple[list[int], list[int]]:
+    """Ids of e-mail and SMS rows still pending after `older_than`: their task was lost."""
+    before = timezone.now() - older_than
+    pending = {"status": DeliveryStatus.PENDING, "created_at__lte": before}
+    emails = EmailDelivery.objects.filter(**pending).order_by("created_at")
+    texts = SmsDelivery.objects.filter(**pending).order_by("created_at")
+    return (
+        list(emails.values_list("pk", flat=True)[:limit]),
+        list(texts.values_list("pk", flat=True)[:limit]),
     )

@@ -1,10 +1,14 @@
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.utils import user_email
+from django import forms
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from portal.tasks import send_email
 
@@ -35,3 +39,32 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         language = (get_language() or "en")[:2]
         user.language = language if language in dict(settings.LANGUAGES) else "en"
         return super().save_user(request, user, form, commit=commit)
+
+    def authenticate(self, request: HttpRequest, **credentials: Any) -> AbstractBaseUser | None:
+        """A texted temporary password stops working when it expires (72 h)."""
+        user = super().authenticate(request, **credentials)
+        if user is not None and getattr(user, "temporary_password_expired", lambda: False)():
+            raise forms.ValidationError(
+                _(
+                    "Your temporary password has expired. Choose a new password with "
+                    "“Forgot your password?”, using the e-mail address %(email)s."
+                )
+                % {"email": user_email(user)}
+            )
+        return user
+
+    def set_password(self, user: Any, password: str) -> None:
+        """Every password the user chooses (change, reset) replaces a temporary one."""
+        user.set_password(password)
+        if hasattr(user, "temporary_password_expires_at"):
+            user.temporary_password_expires_at = None
+        user.save()
+
+    def get_reauthentication_methods(self, user: AbstractBaseUser | AnonymousUser) -> list[dict]:
+        """A user with two-factor re-authenticates with it first; the password stays offered.
+
+        Confirming users and approving requests needs the second factor (accounts.second_factor),
+        so the page allauth opens for them must ask for it.
+        """
+        methods = super().get_reauthentication_methods(user)
+        return sorted(methods, key=lambda method: not method["id"].startswith("mfa_"))

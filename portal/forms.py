@@ -28,6 +28,12 @@ def _css_class(widget: forms.Widget) -> str:
     return "form-control"
 
 
+class RadioSelect(forms.RadioSelect):
+    """Radio buttons as Bootstrap .form-check rows; forms/field.html puts them in a fieldset."""
+
+    template_name = "forms/widgets/choices.html"
+
+
 class PortalFormRenderer(TemplatesSetting):
     form_template_name = "forms/form.html"
     field_template_name = "forms/field.html"

@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.StaffAdminRequiresMFAMiddleware",
+    "accounts.middleware.FirstSignInMiddleware",
     "outages.middleware.MaintenanceGateMiddleware",
 ]
 
@@ -225,6 +226,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "accounts.tasks.requeue_lost_link_emails",
         "schedule": 120.0,
     },
+    "accounts-requeue-lost-deliveries": {
+        "task": "accounts.tasks.requeue_lost_deliveries",
+        "schedule": 120.0,
+    },
 }
 
 # --- security ----------------------------------------------------------------------------------
@@ -294,3 +299,20 @@ PORTAL_REMOVAL_LINK_RATE_LIMIT = env.int("PORTAL_REMOVAL_LINK_RATE_LIMIT", defau
 PORTAL_REMOVAL_LINK_RATE_WINDOW = env.int("PORTAL_REMOVAL_LINK_RATE_WINDOW", default=10 * 60)
 # A link e-mail still unsent this long after its commit was lost on the way: beat re-queues it.
 PORTAL_LINK_EMAIL_REQUEUE_AFTER = env.int("PORTAL_LINK_EMAIL_REQUEUE_AFTER", default=5 * 60)
+
+# --- delegated users ---------------------------------------------------------------------------
+PHONENUMBER_DEFAULT_REGION = "CA"
+PHONENUMBER_DB_FORMAT = "E164"
+# django-sms: "sms.backends.console.SmsBackend" prints texts (local default); production sets
+# "sms.backends.twilio.SmsBackend" (needs the `twilio` package and the two keys below) or
+# "sms.backends.messagebird.SmsBackend" (`messagebird` package, MESSAGEBIRD_ACCESS_KEY).
+SMS_BACKEND = env.str("SMS_BACKEND", default="sms.backends.console.SmsBackend")
+DEFAULT_FROM_SMS = env.str("SMS_FROM", default="+15550000000")
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
+MESSAGEBIRD_ACCESS_KEY = env.str("MESSAGEBIRD_ACCESS_KEY", default="")
+# A new user's texted password works this long, and must be replaced at first sign-in.
+PORTAL_TEMPORARY_PASSWORD_HOURS = 72
+# Confirming a user, a change of rights or an approval needs the second factor entered again
+# within this many seconds (allauth's reauthentication by code or security key).
+PORTAL_SECOND_FACTOR_MAX_AGE = env.int("PORTAL_SECOND_FACTOR_MAX_AGE", default=300)

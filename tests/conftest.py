@@ -100,6 +100,16 @@ def _default_language() -> Iterator[None]:
     translation.deactivate()
 
 
+@pytest.fixture(autouse=True)
+def sms_outbox() -> Iterator[list[Any]]:
+    """The texts sent through django-sms's in-memory backend (SMS_BACKEND in test settings)."""
+    import sms
+
+    sms.outbox = []  # type: ignore[attr-defined]
+    yield sms.outbox  # type: ignore[attr-defined]
+    sms.outbox = []  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 def password() -> str:
     return DEFAULT_PASSWORD

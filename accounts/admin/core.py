@@ -8,16 +8,19 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts import audit, services
+from accounts.exceptions import LastAdministrator
 from accounts.models import (
     AccountLink,
     AuditEvent,
     BusinessAccount,
     Contact,
     Contract,
+    Grant,
     Investigation,
     LinkNotice,
     User,
 )
+from accounts.rightsets import RightSet
 from outages.gate import FeatureClosed
 
 
@@ -37,6 +40,8 @@ class BusinessAccountAdmin(admin.ModelAdmin):
     list_filter = ["kind", "province"]
     search_fields = ["customer_number", "legal_name", "postal_code", "contacts__email"]
     inlines = [ContractInline, ContactInline]
+    # The account's administrators choose it in the portal (audited there).
+    readonly_fields = ["default_right"]
 
 
 @admin.register(Contract)
@@ -70,7 +75,20 @@ class PortalUserAdmin(UserAdmin):
     ]
     list_filter = ["is_staff", "is_active", "language"]
     search_fields = ["email", "first_name", "last_name"]
-    fieldsets = (*(UserAdmin.fieldsets or ()), (_("Portal"), {"fields": ["language"]}))
+    fieldsets = (
+        *(UserAdmin.fieldsets or ()),
+        (
+            _("Portal"),
+            {
+                "fields": [
+                    "language",
+                    "temporary_password_expires_at",
+                    "must_enrol_second_factor",
+                ]
+            },
+        ),
+    )
+    readonly_fields = ["temporary_password_expires_at", "must_enrol_second_factor"]
 
 
 class ReadOnlyAdminMixin:
@@ -99,6 +117,16 @@ AUDIT_FIELDS = (
 )
 
 
+class GrantInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """A link's rights, read-only: administrators change them in the portal (audited, the
+    user told); staff make administrators with the action on the list."""
+
+    model = Grant
+    extra = 0
+    fields = ["contract", "level"]
+    readonly_fields = ["contract", "level"]
+
+
 class LinkNoticeInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = LinkNotice
     extra = 0
@@ -108,21 +136,22 @@ class LinkNoticeInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(AccountLink)
 class AccountLinkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Who acts for which account, read-only: the one change staff make here is removal, by the
-    action, through the service (audited, the user told). Users link themselves."""
+    """Who acts for which account and with which rights, read-only: staff change links only with
+    the actions, through the services (audited): removal, and making or unmaking administrators.
+    Users link themselves; administrators add users and choose rights in the portal."""
 
     list_display = [
         "user",
         "account",
         "status",
-        "right",
+        "rights_summary",
         "is_administrator",
         "method",
         "created_at",
         "removed_at",
         "removed_via",
     ]
-    list_filter = ["status", "method", "removed_via", "is_administrator", "right"]
+    list_filter = ["status", "method", "removed_via", "is_administrator"]
     search_fields = [
         "user__email",
         "user__last_name",
@@ -135,7 +164,6 @@ class AccountLinkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "user",
         "account",
         "status",
-        "right",
         "is_administrator",
         "method",
         "created_by",
@@ -145,8 +173,49 @@ class AccountLinkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "removed_via",
         "removal_notified_at",
     ]
-    inlines = [LinkNoticeInline]
-    actions = ["remove_links"]
+    inlines = [GrantInline, LinkNoticeInline]
+    actions = ["remove_links", "make_administrators", "unmake_administrators"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AccountLink]:
+        return super().get_queryset(request).prefetch_related("grants__contract")
+
+    @admin.display(description=_("rights"))
+    def rights_summary(self, link: AccountLink) -> str:
+        contracts = [grant.contract for grant in link.grants.all() if grant.contract]
+        lines = RightSet.of_link(link).lines(contracts)
+        return "; ".join(f"{line.label}: {line.words}" for line in lines) or "—"
+
+    @admin.action(description=_("Make the selected users administrators of their account"))
+    def make_administrators(self, request: HttpRequest, queryset: QuerySet[AccountLink]) -> None:
+        self._administrators(request, queryset, services.mark_administrators)
+
+    @admin.action(description=_("Take the administrator role away from the selected users"))
+    def unmake_administrators(self, request: HttpRequest, queryset: QuerySet[AccountLink]) -> None:
+        self._administrators(request, queryset, services.unmark_administrators)
+
+    def _administrators(
+        self, request: HttpRequest, queryset: QuerySet[AccountLink], service: Any
+    ) -> None:
+        try:
+            changed = service(
+                actor=request.user,
+                link_ids=queryset.values_list("pk", flat=True),
+                ip=audit.ip_of(request),
+            )
+        except FeatureClosed:
+            self.message_user(
+                request, _("Delegated users are closed for maintenance."), messages.ERROR
+            )
+            return
+        except LastAdministrator as refused:
+            self.message_user(request, str(refused.message), messages.ERROR)
+            return
+        self.message_user(
+            request,
+            ngettext("%(count)d link changed.", "%(count)d links changed.", changed)
+            % {"count": changed},
+            messages.SUCCESS,
+        )
 
     @admin.action(description=_("Remove the selected links (the users are told by e-mail)"))
     def remove_links(self, request: HttpRequest, queryset: QuerySet[AccountLink]) -> None:
@@ -158,6 +227,9 @@ class AccountLinkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             )
         except FeatureClosed:
             self.message_user(request, _("Link removal is closed for maintenance."), messages.ERROR)
+            return
+        except LastAdministrator as refused:
+            self.message_user(request, str(refused.message), messages.ERROR)
             return
         self.message_user(
             request,

@@ -1,9 +1,8 @@
-"""Every write of account linking: one function per use case, keyword-only, in a transaction,
-with its audit row inside and its e-mails enqueued after commit."""
+"""Account linking: one function per use case, keyword-only, in a transaction, with its audit
+row inside and its e-mails enqueued after commit."""
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import partial
 from typing import NoReturn
 
 from django.core.exceptions import ValidationError
@@ -27,12 +26,14 @@ from accounts.models import (
     AccountLink,
     AuditEvent,
     BusinessAccount,
+    Grant,
     Investigation,
     LinkNotice,
     User,
 )
 from accounts.postal import normalise_postal_code
 from accounts.rights import Right
+from accounts.services.guards import after_commit, keep_an_administrator, lock_account
 from outages.features import Feature
 from outages.gate import ensure_open
 
@@ -124,18 +125,20 @@ def _refuse(
 
 def _create_link(*, user: User, account: BusinessAccount, ip: str | None) -> AccountLink:
     # A PRIMARY contact linking is the business's own responsible person: they administer the
-    # account and hold every right, so they can add and confirm its other users.
+    # account and hold every right, so they can add and confirm its other users. Anyone else
+    # gets the account's default rights, which its administrators choose.
     administrator = selectors.is_primary_contact(user=user, account=account)
+    level = Right.VALIDATE if administrator else account.default_right
     try:
         with transaction.atomic():
             link = AccountLink.objects.create(
                 user=user,
                 account=account,
-                right=Right.VALIDATE if administrator else Right.CONSULT,
                 is_administrator=administrator,
                 method=AccountLink.Method.SELF,
                 created_by=user,
             )
+            Grant.objects.create(link=link, contract=None, level=level)
             notices = _create_notices(link)
             audit.record(
                 actor=user,
@@ -144,10 +147,11 @@ def _create_link(*, user: User, account: BusinessAccount, ip: str | None) -> Acc
                 ip=ip,
                 link_id=link.pk,
                 administrator=administrator,
+                level=level,
                 notified=[notice.email for notice in notices],
             )
             for notice in notices:
-                _after_commit(tasks.send_link_notice.delay, notice_id=notice.pk)
+                after_commit(tasks.send_link_notice.delay, notice_id=notice.pk)
     except IntegrityError:  # the one-active-link constraint: a parallel submission won
         raise AlreadyLinked(account) from None
     return link
@@ -162,19 +166,20 @@ def _create_notices(link: AccountLink) -> list[LinkNotice]:
     ]
 
 
-def _after_commit(send: Callable[..., object], **kwargs: int) -> None:
-    # robust: with the broker down the link still stands; the sweeper re-queues what was lost.
-    transaction.on_commit(partial(send, **kwargs), robust=True)
-
-
 # --- removal -----------------------------------------------------------------------------------
 
 
 def remove_own_link(*, user: User, account: BusinessAccount, ip: str | None) -> AccountLink:
-    """The user stops acting for `account`. Raises FeatureClosed or LinkAlreadyRemoved."""
+    """The user stops acting for `account`.
+
+    Raises FeatureClosed, LinkAlreadyRemoved, or LastAdministrator when they are its only
+    administrator.
+    """
     ensure_open(Feature.LINK_REMOVAL)
     with transaction.atomic():
+        lock_account(account)
         link = _locked_active_link(user=user, account=account)
+        keep_an_administrator(account=account, losing=link)
         _remove(link, by=user, via=AccountLink.RemovedVia.SELF, ip=ip)
     return link
 
@@ -182,6 +187,8 @@ def remove_own_link(*, user: User, account: BusinessAccount, ip: str | None) -> 
 def remove_link_with_token(*, token: str, ip: str | None) -> LinkNotice:
     """A contact removes the link their e-mail told them about; the token is then spent.
 
+    Even the account's last administrator is removed: the link may be an impostor's, and the
+    PRIMARY contact who received the e-mail becomes administrator again by linking.
     Raises FeatureClosed, or a RemovalLinkError (invalid, used or expired) after auditing it.
     Any failure leaves the link and the token as they were, so the contact can try again.
     """
@@ -198,7 +205,7 @@ def remove_link_with_token(*, token: str, ip: str | None) -> LinkNotice:
             )
             notice.used_at = timezone.now()
             notice.save(update_fields=["used_at"])
-            _after_commit(tasks.send_link_removed_email.delay, link_id=notice.link_id)
+            after_commit(tasks.send_link_removed_email.delay, link_id=notice.link_id)
     except RemovalLinkError as refused:
         _audit_refused_removal(refused, ip=ip)
         raise
@@ -206,7 +213,10 @@ def remove_link_with_token(*, token: str, ip: str | None) -> LinkNotice:
 
 
 def remove_links_by_staff(*, actor: User, link_ids: Iterable[int], ip: str | None) -> int:
-    """Support staff remove links from the admin; returns how many were active."""
+    """Support staff remove links from the admin; returns how many were active.
+
+    Raises LastAdministrator (and removes none) when one is an account's only administrator.
+    """
     ensure_open(Feature.LINK_REMOVAL)
     with transaction.atomic():
         links = (
@@ -216,8 +226,10 @@ def remove_links_by_staff(*, actor: User, link_ids: Iterable[int], ip: str | Non
         )
         removed = 0
         for link in links:
+            lock_account(link.account)
+            keep_an_administrator(account=link.account, losing=link)
             _remove(link, by=actor, via=AccountLink.RemovedVia.STAFF, ip=ip)
-            _after_commit(tasks.send_link_removed_email.delay, link_id=link.pk)
+            after_commit(tasks.send_link_removed_email.delay, link_id=link.pk)
             removed += 1
     return removed
 

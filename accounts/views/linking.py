@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts import audit, removal_links, rights, selectors, services, throttle
 from accounts.exceptions import (
     AlreadyLinked,
+    LastAdministrator,
     LinkAlreadyRemoved,
     LinkLockedOut,
     LinkRefused,
@@ -29,6 +30,7 @@ from accounts.exceptions import (
 from accounts.forms import LinkAccountForm, SuspiciousActivityForm
 from accounts.models import LinkNotice, User
 from accounts.rights import Right
+from accounts.rightsets import RightSet
 from outages.decorators import closed_response, feature_required
 from outages.features import Feature
 from outages.gate import FeatureClosed, closure_for
@@ -91,10 +93,15 @@ def _locked_out(request: HttpRequest, until: datetime.datetime) -> HttpResponse:
 @require_GET
 def account_detail(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = rights.get_account_or_404(request.user, Right.CONSULT, account_id)
+    contracts = selectors.account_contracts(account=account)
+    mine = rights.for_request(request).of(account)
     context = {
         "account": account,
-        "contracts": account.contracts.all(),
+        "contracts": contracts,
         "routing": selectors.investigation_routing(account=account),
+        "mine": mine,
+        "may_see_queue": (mine.highest or 0) >= Right.MANAGE,
+        "my_rights": RightSet.of_holder(mine).rows(contracts),
     }
     return render(request, "accounts/detail.html", context)
 
@@ -112,6 +119,9 @@ def remove_own_link(request: SignedInRequest, account_id: int) -> HttpResponse:
         return closed_response(request, closed.closure)
     except LinkAlreadyRemoved:
         pass  # removed meanwhile (another tab, a contact): what the user asked for
+    except LastAdministrator as refused:
+        messages.error(request, refused.message)
+        return redirect("accounts:detail", account.pk)
     messages.success(
         request,
         _("%(account)s was removed from your business accounts.") % {"account": account.legal_name},

@@ -3,27 +3,37 @@
 As there, call `XFactory.create(...)`: mypy then sees a model instance.
 """
 
+from typing import Any, cast
+
 import factory
 from django.utils import timezone
-from factory.django import DjangoModelFactory
 
-from accounts.models import AccountLink, LinkNotice
+from accounts.models import AccountLink, Grant, LinkNotice
 from accounts.rights import Right
 from tests.accounts.factories import BusinessAccountFactory
-from tests.factories import UserFactory
+from tests.factories import ModelFactory, UserFactory
 
 
-class AccountLinkFactory(DjangoModelFactory[AccountLink]):
+class AccountLinkFactory(ModelFactory[AccountLink]):
+    """A link with a whole-account grant of `right` (CONSULT unless told; `right=0`: none)."""
+
     class Meta:
         model = AccountLink
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     account = factory.SubFactory(BusinessAccountFactory)
-    right = Right.CONSULT
     created_by = factory.SelfAttribute("user")
 
+    @factory.post_generation
+    def right(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        level = Right.CONSULT if extracted is None else extracted
+        if create and level:
+            # factory_boy passes the AccountLink made, not the factory, as `self`.
+            Grant.objects.create(link=cast(AccountLink, self), contract=None, level=level)
 
-class LinkNoticeFactory(DjangoModelFactory[LinkNotice]):
+
+class LinkNoticeFactory(ModelFactory[LinkNotice]):
     """A notice already e-mailed (its removal link usable) unless told otherwise."""
 
     class Meta:

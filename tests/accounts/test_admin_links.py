@@ -3,8 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from accounts import audit
+from accounts import audit, rights
 from accounts.models import AccountLink, AuditEvent, Investigation, LinkNotice
+from accounts.rights import Right
 from outages import gate
 from tests.accounts.link_factories import AccountLinkFactory, LinkNoticeFactory
 from tests.factories import UserFactory
@@ -215,7 +216,8 @@ def test_links_are_not_edited_or_deleted_in_the_admin(staff):
     link = AccountLinkFactory.create()
     change = reverse("admin:accounts_accountlink_change", args=[link.pk])
 
-    assert staff.post(change, {"right": 30, "is_administrator": "on"}).status_code == 403
+    assert staff.post(change, {"is_administrator": "on"}).status_code == 403
     assert staff.get(reverse("admin:accounts_accountlink_add")).status_code == 403
     link.refresh_from_db()
-    assert (link.right, link.is_administrator) == (10, False)
+    assert link.is_administrator is False
+    assert rights.of_user(link.user, link.account).whole == Right.CONSULT

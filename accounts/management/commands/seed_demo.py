@@ -10,12 +10,30 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
 
-from accounts.models import BusinessAccount, Contact, Contract
+from accounts.models import AccountLink, BusinessAccount, Contact, Contract, Grant, PreRegistration
+from accounts.rights import Right
 from outages.demo import load_demo_window
 
 DEMO_PASSWORD = "Demo-portal-2026!"  # noqa: S105 - local demo data only, refused in production
 STAFF_EMAIL = "support@portal.example"
 DEMO_EMAIL = "demo@portal.example"
+PREPARER_EMAIL = "preparer@portal.example"
+ADMINISTERED = "0001234567"  # the demo user administers Maple Leaf Outfitters with every right
+
+# People support staff pre-registered: (customer number, last, first, born, mobile, e-mail).
+PRE_REGISTRATIONS = [
+    (
+        "0001234567",
+        "Martin",
+        "Sophie",
+        "1988-03-14",
+        "+16135550142",
+        "sophie.martin@mapleleaf.example",
+    ),
+    ("0001234567", "Dubois", "Marc", "1979-11-02", "+16135550177", ""),
+    ("0007654321", "Benali", "Nadia", "1991-06-23", "+15145550119", "nadia@boreal.example"),
+    ("0002468135", "Becker", "Tom", "1985-01-30", "+12045550163", ""),
+]
 
 # customer number, kind, legal name, street, city, province, postal code, contracts, contacts
 ACCOUNTS: list[dict[str, Any]] = [
@@ -87,7 +105,12 @@ class Command(BaseCommand):
             for spec in ACCOUNTS:
                 _seed_account(spec)
             _seed_user(STAFF_EMAIL, staff=True)
-            _seed_user(DEMO_EMAIL, staff=False)
+            demo = _seed_user(DEMO_EMAIL, staff=False)
+            preparer = _seed_user(PREPARER_EMAIL, staff=False)
+            administered = BusinessAccount.objects.get(customer_number=ADMINISTERED)
+            _seed_link(demo, administered, Right.VALIDATE)
+            _seed_link(preparer, administered, Right.MANAGE)
+            _seed_pre_registrations()
             window, _ = load_demo_window()
         self._print_summary()
         self.stdout.write(f"Demo maintenance window: {window.title_en} (see /status/)\n")
@@ -121,7 +144,33 @@ class Command(BaseCommand):
             "  Its contacts get an e-mail with a removal link (printed in the console when no"
             " e-mail provider is set)."
         )
+        self._print_delegation()
         out("")
+
+    def _print_delegation(self) -> None:
+        out = self.stdout.write
+        account = BusinessAccount.objects.get(customer_number=ADMINISTERED)
+        out(f"\nDelegated users: the demo user administers {account.legal_name} (every right).")
+        out(
+            "  1. Sign in as the demo user and turn on two-factor authentication"
+            f" ({settings.PORTAL_BASE_URL}{reverse('mfa_index')}): confirming a user needs it."
+        )
+        out(
+            f"  2. Open {settings.PORTAL_BASE_URL}{reverse('accounts:users', args=[account.pk])}"
+            " and choose Add a user. Pre-registered and waiting:"
+        )
+        for person in PreRegistration.objects.filter(used_at__isnull=True).select_related(
+            "account"
+        ):
+            out(f"       {person.full_name:<16} for {person.account.legal_name}")
+        out(
+            "  3. The new user's identifier (e-mail) and temporary password (SMS) are printed in"
+            " the web server's console; they sign in, then set a password and two-factor first."
+        )
+        out(
+            f"  {PREPARER_EMAIL} (same password) is an administrator with the manage right only:"
+            " what they prepare waits in To validate for the demo user."
+        )
 
 
 def _seed_account(spec: dict[str, Any]) -> None:
@@ -147,7 +196,7 @@ def _seed_account(spec: dict[str, Any]) -> None:
         )
 
 
-def _seed_user(email: str, *, staff: bool) -> None:
+def _seed_user(email: str, *, staff: bool) -> Any:
     user, created = get_user_model().objects.get_or_create(
         username=email, defaults={"email": email, "is_staff": staff, "is_superuser": staff}
     )
@@ -157,3 +206,31 @@ def _seed_user(email: str, *, staff: bool) -> None:
     EmailAddress.objects.update_or_create(
         user=user, email=email, defaults={"verified": True, "primary": True}
     )
+    return user
+
+
+def _seed_link(user: Any, account: BusinessAccount, level: Right) -> None:
+    """An administrator link made by support staff, with `level` on the whole account."""
+    link = AccountLink.objects.filter(
+        user=user, account=account, status=AccountLink.Status.ACTIVE
+    ).first()
+    if link is None:
+        link = AccountLink.objects.create(
+            user=user, account=account, is_administrator=True, method=AccountLink.Method.STAFF
+        )
+    Grant.objects.update_or_create(link=link, contract=None, defaults={"level": level})
+
+
+def _seed_pre_registrations() -> None:
+    for customer_number, last, first, born, phone, email in PRE_REGISTRATIONS:
+        account = BusinessAccount.objects.get(customer_number=customer_number)
+        PreRegistration.objects.get_or_create(
+            account=account,
+            last_name=last,
+            first_name=first,
+            defaults={
+                "date_of_birth": datetime.date.fromisoformat(born),
+                "mobile_phone": phone,
+                "email": email,
+            },
+        )

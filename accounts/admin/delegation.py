@@ -1,0 +1,135 @@
+"""Support staff's side of delegated users: pre-registrations, validation requests, deliveries."""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from accounts import audit, services
+from accounts.admin.core import ReadOnlyAdminMixin
+from accounts.models import EmailDelivery, PreRegistration, SmsDelivery, ValidationRequest
+
+
+@admin.register(PreRegistration)
+class PreRegistrationAdmin(admin.ModelAdmin):
+    """The people an account's administrators may add; saved through the service (audited)."""
+
+    list_display = [
+        "last_name",
+        "first_name",
+        "account",
+        "date_of_birth",
+        "mobile_phone",
+        "email",
+        "used_at",
+        "user",
+    ]
+    list_filter = [("used_at", admin.EmptyFieldListFilter), "created_at"]
+    search_fields = [
+        "last_name",
+        "first_name",
+        "email",
+        "mobile_phone",
+        "account__customer_number",
+        "account__legal_name",
+    ]
+    list_select_related = ["account", "user"]
+    autocomplete_fields = ["account"]
+    date_hierarchy = "created_at"
+    fields = [
+        "account",
+        "last_name",
+        "first_name",
+        "date_of_birth",
+        "mobile_phone",
+        "email",
+        "created_at",
+        "created_by",
+        "used_at",
+        "user",
+    ]
+    readonly_fields = ["created_at", "created_by", "used_at", "user"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Once a user was made from it, it is the record of who they were said to be.
+        if obj is not None and obj.used_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.used_at is not None:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(
+        self, request: HttpRequest, obj: PreRegistration, form: Any, change: bool
+    ) -> None:
+        services.save_pre_registration(
+            actor=request.user,  # type: ignore[arg-type]
+            pre_registration=obj,
+            changed=list(form.changed_data),
+            ip=audit.ip_of(request),
+        )
+
+
+REQUEST_FIELDS = (
+    "account",
+    "kind",
+    "state",
+    "prepared_by",
+    "prepared_at",
+    "decided_by",
+    "decided_at",
+    "reason",
+    "payload",
+    "fingerprint",
+    "result",
+)
+
+
+@admin.register(ValidationRequest)
+class ValidationRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: validators decide in the portal, with their second factor."""
+
+    list_display = ["pk", "prepared_at", "account", "kind", "state", "prepared_by", "decided_by"]
+    list_display_links = ["pk", "prepared_at"]
+    list_filter = ["state", "kind"]
+    search_fields = [
+        "account__customer_number",
+        "account__legal_name",
+        "prepared_by__email",
+        "decided_by__email",
+    ]
+    list_select_related = ["account", "prepared_by", "decided_by"]
+    date_hierarchy = "prepared_at"
+    fields = REQUEST_FIELDS
+    readonly_fields = REQUEST_FIELDS
+
+
+DELIVERY_FIELDS = ("status", "language", "created_at", "sent_at", "attempts", "last_error")
+
+
+@admin.register(EmailDelivery)
+class EmailDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The delegated-users e-mails and their state; never resent by hand (sent once)."""
+
+    list_display = ["email", "kind", "account", "status", "language", "created_at", "sent_at"]
+    list_filter = ["status", "kind", "language"]
+    search_fields = ["email", "account__customer_number", "account__legal_name"]
+    list_select_related = ["account"]
+    date_hierarchy = "created_at"
+    fields = ("kind", "email", "user", "account", "context", *DELIVERY_FIELDS)
+    readonly_fields = fields
+
+
+@admin.register(SmsDelivery)
+class SmsDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The temporary-password texts: the row never held the password."""
+
+    list_display = ["phone", "kind", "user", "status", "created_at", "sent_at", "attempts"]
+    list_filter = ["status", "kind"]
+    search_fields = ["phone", "user__email"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+    fields = ("kind", "phone", "user", *DELIVERY_FIELDS)
+    readonly_fields = fields

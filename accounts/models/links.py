@@ -1,0 +1,183 @@
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models.core import BusinessAccount, Contract
+from accounts.rights import Right
+
+
+class AccountLink(models.Model):
+    """A user acting for a business account. Removed links are kept: they are the history."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        REMOVED = "removed", _("Removed")
+
+    class Method(models.TextChoices):
+        SELF = "self", _("Linked by the user")
+        ADMINISTRATOR = "administrator", _("Added by an account administrator")
+        STAFF = "staff", _("Added by support staff")
+
+    class RemovedVia(models.TextChoices):
+        SELF = "self", _("The user removed their own link")
+        CONTACT_LINK = "contact_link", _("A contact's removal link")
+        STAFF = "staff", _("Support staff")
+        ADMINISTRATOR = "administrator", _("An account administrator")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="account_links",
+        verbose_name=_("user"),
+    )
+    account = models.ForeignKey(
+        BusinessAccount,
+        on_delete=models.CASCADE,
+        related_name="links",
+        verbose_name=_("business account"),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE
+    )
+    # Account administration (adding users, changing rights) is apart from the rights, which
+    # are the link's grants.
+    is_administrator = models.BooleanField(_("account administrator"), default=False)
+    method = models.CharField(
+        _("made by"), max_length=15, choices=Method.choices, default=Method.SELF
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("linked"), default=timezone.now)
+    removed_at = models.DateTimeField(_("removed"), null=True, blank=True)
+    # Null when a contact removed it through the e-mailed link: they have no portal profile.
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("removed by"),
+    )
+    removed_via = models.CharField(
+        _("removed through"), max_length=15, choices=RemovedVia.choices, blank=True
+    )
+    # Set when the removed user was told; the task checks it so a retry does not tell twice.
+    removal_notified_at = models.DateTimeField(_("user told of removal"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("account link")
+        verbose_name_plural = _("account links")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # The database, not a prior check, decides a race: two parallel submissions make one.
+            models.UniqueConstraint(
+                fields=["user", "account"],
+                condition=models.Q(status="active"),
+                name="one_active_link_per_user_account",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(status="active", removed_at__isnull=True)
+                    | models.Q(status="removed", removed_at__isnull=False)
+                ),
+                name="removed_link_has_removal_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.account}"
+
+
+class Grant(models.Model):
+    """One right of a link: on the whole account (no contract) or on one contract of it.
+
+    A link holds at most one grant per target; its level includes the levels below it. Only
+    accounts.rights reads grants, and only the services write them.
+    """
+
+    link = models.ForeignKey(
+        AccountLink, on_delete=models.CASCADE, related_name="grants", verbose_name=_("link")
+    )
+    contract = models.ForeignKey(
+        Contract,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="grants",
+        verbose_name=_("contract"),
+        help_text=_("Empty: the right covers the whole account and all its contracts."),
+    )
+    level = models.PositiveSmallIntegerField(_("right"), choices=Right.choices)
+
+    class Meta:
+        verbose_name = _("right")
+        verbose_name_plural = _("rights")
+        ordering = ["link", "contract"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["link"],
+                condition=models.Q(contract__isnull=True),
+                name="one_account_grant_per_link",
+            ),
+            models.UniqueConstraint(
+                fields=["link", "contract"],
+                condition=models.Q(contract__isnull=False),
+                name="one_contract_grant_per_link",
+            ),
+        ]
+        indexes = [models.Index(fields=["link", "level"], name="grant_link_level")]
+
+    def __str__(self) -> str:
+        target = self.contract.number if self.contract_id and self.contract else _("whole account")
+        return f"{target}: {self.get_level_display()}"
+
+
+class LinkNotice(models.Model):
+    """The e-mail telling one contact about one new link: the delivery row that makes it once.
+
+    Its removal link is bound to this row, expires 30 days after `sent_at` and is spent when
+    `used_at` is set.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    link = models.ForeignKey(
+        AccountLink, on_delete=models.CASCADE, related_name="notices", verbose_name=_("link")
+    )
+    # The contact as they were when told; the contact row may change or go later.
+    email = models.EmailField(_("recipient e-mail"))
+    name = models.CharField(_("recipient name"), max_length=200)
+    language = models.CharField(
+        _("language"), max_length=5, choices=settings.LANGUAGES, default="en"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    used_at = models.DateTimeField(_("removal link used"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("link notification")
+        verbose_name_plural = _("link notifications")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), "link", name="one_notice_per_link_recipient")
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="linknotice_status_created")]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_status_display()})"

@@ -1,0 +1,207 @@
+"""The validation queue: preparers (MANAGE) prepare, validators (VALIDATE) commit.
+
+`submit` is what a page calls: it acts at once for a validator and queues a request for a
+preparer. Approving a request runs the action's own service (the one `submit` runs directly)
+with the validator as actor; a request whose target changed since it was prepared is refused.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import audit, rights, validation
+from accounts.exceptions import NotAllowed, OwnRequest, RequestNotPending, StaleRequest
+from accounts.models import AuditEvent, BusinessAccount, EmailDelivery, User, ValidationRequest
+from accounts.services.messages import queue_email
+from outages.features import Feature
+from outages.gate import ensure_open
+
+Event = AuditEvent.Event
+State = ValidationRequest.State
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Either the action was done (`result`) or a request waits for a validator (`request`)."""
+
+    result: dict[str, Any] | None = None
+    request: ValidationRequest | None = None
+
+    @property
+    def queued(self) -> bool:
+        return self.request is not None
+
+
+def submit(
+    *, actor: User, account: BusinessAccount, kind: str, payload: dict[str, Any], ip: str | None
+) -> Outcome:
+    """Do `kind` now when `actor` may validate it, otherwise prepare a request for validators.
+
+    Raises NotAllowed (neither), or what the action's service raises.
+    """
+    action = validation.action_for(kind)
+    if rights.may_validate(actor, action, account, payload):
+        return Outcome(result=action.perform(actor=actor, account=account, payload=payload, ip=ip))
+    return Outcome(
+        request=prepare_request(actor=actor, account=account, kind=kind, payload=payload, ip=ip)
+    )
+
+
+def prepare_request(
+    *, actor: User, account: BusinessAccount, kind: str, payload: dict[str, Any], ip: str | None
+) -> ValidationRequest:
+    """Queue `kind` for the account's validators, who are told by e-mail.
+
+    Raises FeatureClosed, NotAllowed (no MANAGE on the target), or what the action's check
+    raises: a request that could never be applied is not queued.
+    """
+    ensure_open(Feature.DELEGATED_USERS)
+    action = validation.action_for(kind)
+    if not rights.may_prepare(actor, action, account, payload):
+        raise NotAllowed()
+    action.check(actor=actor, account=account, payload=payload)
+    with transaction.atomic():
+        request = ValidationRequest.objects.create(
+            account=account,
+            kind=kind,
+            payload=payload,
+            fingerprint=action.fingerprint(account, payload),
+            prepared_by=actor,
+        )
+        audit.record(
+            actor=actor,
+            account=account,
+            event=Event.VALIDATION_REQUESTED,
+            ip=ip,
+            request_id=request.pk,
+            kind=kind,
+        )
+        for validator in rights.validators_of(action, account, payload).exclude(pk=actor.pk):
+            queue_email(
+                kind=EmailDelivery.Kind.VALIDATION_REQUESTED,
+                to=validator,
+                account=account,
+                request_id=request.pk,
+                action=kind,
+                preparer=_name(actor),
+            )
+    return request
+
+
+def approve_request(
+    *, actor: User, account: BusinessAccount, request_id: int, ip: str | None
+) -> ValidationRequest:
+    """Run the request's action as `actor`; the preparer is told.
+
+    Raises FeatureClosed, RequestNotPending, OwnRequest, NotAllowed, StaleRequest (the request
+    is then kept as refused) or what the action's service raises (the request stays pending).
+    """
+    ensure_open(Feature.DELEGATED_USERS)
+    with transaction.atomic():
+        request, action = _decidable(actor=actor, account=account, request_id=request_id)
+        if action.fingerprint(account, request.payload) == request.fingerprint:
+            request.result = action.perform(
+                actor=actor, account=account, payload=request.payload, ip=ip
+            )
+            _decide(request, by=actor, state=State.APPROVED, ip=ip)
+            return request
+    _refuse_stale(account=account, request_id=request_id, by=actor, ip=ip)
+    raise StaleRequest()
+
+
+def reject_request(
+    *, actor: User, account: BusinessAccount, request_id: int, reason: str, ip: str | None
+) -> ValidationRequest:
+    """Refuse the request with `reason`; the preparer is told. Raises like approve_request."""
+    ensure_open(Feature.DELEGATED_USERS)
+    with transaction.atomic():
+        request, _action = _decidable(actor=actor, account=account, request_id=request_id)
+        _decide(request, by=actor, state=State.REJECTED, ip=ip, reason=reason)
+    return request
+
+
+def may_decide(
+    user: User, request: ValidationRequest, summary: rights.RightsSummary | None = None
+) -> bool:
+    """Whether the "To validate" page offers `user` to decide `request` (in memory with the
+    user's rights `summary`)."""
+    if request.prepared_by_id == user.pk or not request.is_pending:
+        return False
+    action = validation.action_for(request.kind)
+    return rights.may_validate(user, action, request.account, request.payload, summary)
+
+
+def _decidable(
+    *, actor: User, account: BusinessAccount, request_id: int
+) -> tuple[ValidationRequest, validation.Action]:
+    request = (
+        ValidationRequest.objects.select_for_update(of=("self",))
+        .select_related("prepared_by")
+        .filter(pk=request_id, account=account)
+        .first()
+    )
+    if request is None or not request.is_pending:
+        raise RequestNotPending()
+    request.account = account  # the same row: no query to read it again
+    if request.prepared_by_id == actor.pk:
+        raise OwnRequest()
+    action = validation.action_for(request.kind)
+    if not rights.may_validate(actor, action, account, request.payload):
+        raise NotAllowed()
+    return request, action
+
+
+def _refuse_stale(*, account: BusinessAccount, request_id: int, by: User, ip: str | None) -> None:
+    """Keep the refusal in its own transaction: the caller raises StaleRequest afterwards."""
+    with transaction.atomic():
+        request = (
+            ValidationRequest.objects.select_for_update(of=("self",))
+            .select_related("prepared_by")
+            .filter(pk=request_id, account=account, state=State.PENDING)
+            .first()
+        )
+        if request is not None:
+            request.account = account
+            _decide(request, by=by, state=State.STALE, ip=ip)
+
+
+_EVENTS = {
+    State.APPROVED: Event.VALIDATION_APPROVED,
+    State.REJECTED: Event.VALIDATION_REJECTED,
+    State.STALE: Event.VALIDATION_STALE,
+}
+
+
+def _decide(
+    request: ValidationRequest, *, by: User, state: State, ip: str | None, reason: str = ""
+) -> None:
+    request.state, request.decided_by, request.decided_at = state, by, timezone.now()
+    request.reason = reason
+    request.save(update_fields=["state", "decided_by", "decided_at", "reason", "result"])
+    audit.record(
+        actor=by,
+        account=request.account,
+        event=_EVENTS[state],
+        ip=ip,
+        request_id=request.pk,
+        kind=request.kind,
+        reason=reason,
+    )
+    preparer = request.prepared_by
+    if preparer is not None and preparer.is_active:
+        queue_email(
+            kind=EmailDelivery.Kind.VALIDATION_DECIDED,
+            to=preparer,
+            account=request.account,
+            request_id=request.pk,
+            action=request.kind,
+            state=state,
+            reason=reason,
+            decider=_name(by),
+        )
+
+
+def _name(user: User) -> str:
+    return user.get_full_name() or user.email
