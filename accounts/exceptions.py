@@ -50,7 +50,7 @@ class RemovalLinkInvalid(RemovalLinkError):
 
 
 class RemovalLinkExpired(RemovalLinkError):
-    pass
+    """More than 30 days since the e-mail was sent: the page gives the help-desk number."""
 
 
 class RemovalLinkUsed(RemovalLinkError):

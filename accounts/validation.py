@@ -63,7 +63,7 @@ _registry: dict[str, Action] = {}
 
 
 class UnknownAction(LookupError):
-    pass
+    """A stored request names an action no app registers (any more)."""
 
 
 def register(action: Action) -> Action:
