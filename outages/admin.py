@@ -8,9 +8,11 @@ people already notified get a change notice.
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import Count, Q, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -153,8 +155,20 @@ class MaintenanceWindowAdmin(admin.ModelAdmin):
             )
 
     @admin.action(description=_("Cancel the selected windows"), permissions=["change"])
-    def cancel_windows(self, request: HttpRequest, queryset: QuerySet[MaintenanceWindow]) -> None:
+    def cancel_windows(
+        self, request: HttpRequest, queryset: QuerySet[MaintenanceWindow]
+    ) -> HttpResponse | None:
         to_cancel = list(queryset.filter(cancelled_at__isnull=True))
+        if "confirm" not in request.POST:
+            # Cancelling e-mails everyone already told: staff see exactly what first.
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Cancel maintenance windows?"),
+                "windows": to_cancel,
+                "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+                "opts": self.model._meta,
+            }
+            return TemplateResponse(request, "admin/outages/confirm_cancel.html", context)
         for window in to_cancel:
             services.cancel_window(window=window, actor=request.user)  # type: ignore[arg-type]
         message = ngettext(
@@ -163,6 +177,7 @@ class MaintenanceWindowAdmin(admin.ModelAdmin):
             len(to_cancel),
         ) % {"count": len(to_cancel)}
         self.message_user(request, message, messages.SUCCESS)
+        return None
 
 
 def _placed_by_staff(formsets: list[BaseInlineFormSet]) -> set[int]:

@@ -317,11 +317,18 @@ def test_cancel_action(staff_client):
     already.cancelled_at = timezone.now()
     already.save()
 
-    response = staff_client.post(
-        reverse("admin:outages_maintenancewindow_changelist"),
-        {"action": "cancel_windows", "_selected_action": [upcoming.pk, already.pk]},
-        follow=True,
-    )
+    changelist = reverse("admin:outages_maintenancewindow_changelist")
+    selection = {"action": "cancel_windows", "_selected_action": [upcoming.pk, already.pk]}
+
+    # First a confirmation page that lists what will be cancelled, and nothing changes.
+    asked = staff_client.post(changelist, selection)
+    assert asked.status_code == 200
+    assert "Yes, cancel them" in asked.content.decode()
+    assert upcoming.title_en in asked.content.decode()
+    upcoming.refresh_from_db()
+    assert upcoming.cancelled_at is None
+
+    response = staff_client.post(changelist, {**selection, "confirm": "yes"}, follow=True)
 
     assert "1 window cancelled; people already notified will be told." in errors_of(response)
     upcoming.refresh_from_db()
