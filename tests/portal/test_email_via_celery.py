@@ -115,3 +115,20 @@ def test_send_email_task_delivers_what_it_is_given(mailoutbox):
     assert len(mailoutbox) == 1
     assert mailoutbox[0].subject == "Hello"
     assert mailoutbox[0].alternatives[0][0] == "<p>Rich</p>"
+
+
+def test_a_password_change_is_told_by_e_mail(
+    client, user, password, mailoutbox, django_capture_on_commit_callbacks
+):
+    client.force_login(user)
+    new_password = "An-even-longer-passphrase-2026"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("account_change_password"),
+            {"oldpassword": password, "password1": new_password, "password2": new_password},
+        )
+
+    assert response.status_code == 302
+    [message] = [m for m in mailoutbox if m.to == [user.email]]
+    assert "password" in message.subject.lower()
