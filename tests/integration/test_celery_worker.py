@@ -1,8 +1,6 @@
 """Tasks go through Redis to a real worker: what production does, unlike the eager test mode."""
 
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,19 +12,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from portal import tasks
+from tests.integration.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-WAIT_SECONDS = 10.0
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = WAIT_SECONDS) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_send_email_goes_through_the_broker_to_the_worker(celery_worker):

@@ -1,8 +1,7 @@
 """Link notices travel through Redis to a real worker, once each, and the sweeper recovers them."""
 
 import datetime
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,10 +14,10 @@ from accounts import services, tasks
 from accounts.models import BusinessAccount, Contact, LinkNotice
 from tests.accounts.factories import BusinessAccountFactory, ContactFactory
 from tests.factories import UserFactory
+from tests.integration.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-WAIT_SECONDS = 10.0
 PROOFS = {"customer_number": "0002468135", "postal_code": "R3C 4T3"}
 
 
@@ -38,15 +37,6 @@ def finished_tasks() -> Iterator[list[str]]:
     task_postrun.connect(after_task, weak=False)
     yield finished
     task_postrun.disconnect(after_task)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = WAIT_SECONDS) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def all_sent(link_id: int) -> bool:
