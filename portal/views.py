@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -10,13 +11,17 @@ from django.views.decorators.http import require_GET
 
 from accounts import selectors as account_selectors
 
+# A bookkeeping firm can act for many businesses: the list stays fast however long it is.
+HOME_PAGE_SIZE = 25
+
 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """ "My business accounts": the accounts linked to the user, from one query."""
+    """ "My business accounts": the accounts linked to the user, a page at a time."""
     accounts = account_selectors.linked_accounts(user=request.user)
-    return render(request, "portal/home.html", {"accounts": accounts})
+    page = Paginator(accounts, HOME_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/home.html", {"accounts": page.object_list, "page": page})
 
 
 @never_cache

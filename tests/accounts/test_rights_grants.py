@@ -253,7 +253,9 @@ def test_home_does_not_grow_with_accounts(client, django_assert_num_queries, cou
     client.force_login(user)
     gate.snapshot()
 
-    with django_assert_num_queries(4):  # session, user, accounts, the rights summary
+    with django_assert_num_queries(5):  # session, user, count, a page of accounts, rights
         response = client.get(reverse("home"))
 
     assert response.status_code == 200
+    assert len(response.context["accounts"]) == min(count, 25)
+    assert response.context["page"].paginator.count == count

@@ -195,7 +195,7 @@ def test_home_disables_the_link_button_with_the_reason_during_maintenance(signed
     assert "Account linking is unavailable for maintenance until" in page
 
 
-HOME_QUERIES = 4  # the session, the user, the linked accounts, the rights summary
+HOME_QUERIES = 5  # session, user, count of linked accounts, one page of them, rights summary
 
 
 @pytest.mark.parametrize("links", [1, 20])
