@@ -205,7 +205,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(MaintenanceNotice)
 class MaintenanceNoticeAdmin(ReadOnlyAdmin):
-    list_display = ["window", "user", "kind", "revision", "status", "sent_at", "error"]
+    list_display = ["window", "user", "kind", "revision", "status", "attempts", "sent_at", "error"]
     list_filter = ["status", "kind"]
     search_fields = ["user__email", "window__title_en", "window__title_fr"]
     list_select_related = ["window", "user"]

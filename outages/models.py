@@ -231,6 +231,7 @@ class MaintenanceNotice(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
     error = models.CharField(_("last error"), max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 

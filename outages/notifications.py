@@ -2,7 +2,8 @@
 
 Each (window, user, revision) has one MaintenanceNotice delivery row. A row is claimed under a
 row lock and marked sent in the same transaction as the send, so a re-run or a retried task
-never sends it twice; a failed row is tried again by the next run.
+never sends it twice; a failed row is tried again by the next runs, up to MAX_ATTEMPTS
+(an address that bounces forever must not be retried every quarter hour for ever).
 """
 
 import logging
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
 Kind = MaintenanceNotice.Kind
 
 
@@ -79,12 +81,12 @@ def _deliver(window: MaintenanceWindow, user: "User", *, kind: str, told_revisio
     notice, _ = MaintenanceNotice.objects.get_or_create(
         window=window, user=user, revision=window.revision, defaults={"kind": kind}
     )
-    if notice.status == MaintenanceNotice.Status.SENT:
+    if notice.status == MaintenanceNotice.Status.SENT or notice.attempts >= MAX_ATTEMPTS:
         return False
     with transaction.atomic():
         claimed = (
             MaintenanceNotice.objects.select_for_update(skip_locked=True)
-            .filter(pk=notice.pk)
+            .filter(pk=notice.pk, attempts__lt=MAX_ATTEMPTS)
             .exclude(status=MaintenanceNotice.Status.SENT)
             .first()
         )
@@ -96,16 +98,17 @@ def _deliver(window: MaintenanceWindow, user: "User", *, kind: str, told_revisio
 def _send_claimed(
     notice: MaintenanceNotice, window: MaintenanceWindow, user: "User", *, told_revision: int
 ) -> bool:
+    notice.attempts += 1
     try:
         build_message(window, user, kind=notice.kind, told_revision=told_revision).send()
     except Exception as error:  # any failure of the mail provider: keep the row for the next run
         logger.warning("Maintenance notice %s to user %s failed: %s", notice.pk, user.pk, error)
         notice.status, notice.error = MaintenanceNotice.Status.FAILED, str(error)[:300]
-        notice.save(update_fields=["status", "error"])
+        notice.save(update_fields=["status", "error", "attempts"])
         return False
     notice.status, notice.error = MaintenanceNotice.Status.SENT, ""
     notice.sent_at = timezone.now()
-    notice.save(update_fields=["status", "error", "sent_at"])
+    notice.save(update_fields=["status", "error", "sent_at", "attempts"])
     return True
 
 

@@ -8,7 +8,7 @@ from allauth.account.models import EmailAddress
 from django.test import override_settings
 from django.utils import timezone
 
-from outages import services, tasks
+from outages import notifications, services, tasks
 from outages.formatting import EASTERN, format_span
 from outages.models import MaintenanceNotice
 from tests.accounts.link_factories import AccountLinkFactory
@@ -167,3 +167,20 @@ def test_a_window_of_account_capabilities_is_told_only_to_people_acting_for_an_a
 
     assert run() == 1
     assert [message.to[0] for message in mailoutbox] == [linked.email]
+
+
+def test_a_notice_that_keeps_failing_stops_after_the_last_attempt(window, user, mailoutbox):
+    with mock.patch(
+        "django.core.mail.EmailMultiAlternatives.send", side_effect=OSError("Mailbox unknown")
+    ) as send:
+        for _ in range(notifications.MAX_ATTEMPTS + 2):
+            run()
+
+    assert send.call_count == notifications.MAX_ATTEMPTS
+    notice = MaintenanceNotice.objects.get()
+    assert (notice.status, notice.attempts) == (
+        MaintenanceNotice.Status.FAILED,
+        notifications.MAX_ATTEMPTS,
+    )
+    assert run() == 0
+    assert mailoutbox == []
