@@ -10,7 +10,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from accounts import rights
 from accounts.models import (
@@ -137,7 +138,9 @@ class Routing:
 
     group: Investigation.Group
     phone: str
-    name: str  # as said in a sentence: "the credit management group"
+    # As said in a sentence ("the credit management group"); lazy, because pages for a contact
+    # render in the contact's language, chosen after the routing is looked up.
+    name: "str | Promise"
 
 
 def investigation_routing(*, account: BusinessAccount) -> Routing:
@@ -145,12 +148,12 @@ def investigation_routing(*, account: BusinessAccount) -> Routing:
         return Routing(
             Investigation.Group.CREDIT_MANAGEMENT,
             settings.PORTAL_CREDIT_MANAGEMENT_PHONE,
-            gettext("the credit management group"),
+            gettext_lazy("the credit management group"),
         )
     return Routing(
         Investigation.Group.SMALL_BUSINESS,
         settings.PORTAL_SMALL_BUSINESS_PHONE,
-        gettext("the small business group"),
+        gettext_lazy("the small business group"),
     )
 
 

@@ -170,6 +170,20 @@ def test_the_link_works_once(client, notice):
     assert AuditEvent.objects.filter(event=AuditEvent.Event.LINK_REMOVED).count() == 1
 
 
+def test_pages_for_a_french_contact_are_wholly_in_french(client, notice):
+    notice.language = "fr"
+    notice.save(update_fields=["language"])
+    notice.link.account.kind = BusinessAccount.Kind.COMMERCIAL
+    notice.link.account.save(update_fields=["kind"])
+
+    removed = client.post(url(notice)).content.decode()
+    used = client.get(url(notice)).content.decode()
+
+    for page in (removed, used):
+        assert "Groupe de gestion du crédit" in page
+        assert "credit management group" not in page
+
+
 def test_a_user_already_removed_another_way_changes_nothing(client, notice):
     services.remove_own_link(user=notice.link.user, account=notice.link.account, ip=None)
 
