@@ -104,9 +104,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             for spec in ACCOUNTS:
                 _seed_account(spec)
-            _seed_user(STAFF_EMAIL, staff=True)
-            demo = _seed_user(DEMO_EMAIL, staff=False)
-            preparer = _seed_user(PREPARER_EMAIL, staff=False)
+            _seed_user(STAFF_EMAIL, ("Sam", "Support"), staff=True)
+            demo = _seed_user(DEMO_EMAIL, ("Dana", "Morel"), staff=False)
+            preparer = _seed_user(PREPARER_EMAIL, ("Pat", "Lavoie"), staff=False)
             administered = BusinessAccount.objects.get(customer_number=ADMINISTERED)
             _seed_link(demo, administered, Right.VALIDATE)
             _seed_link(preparer, administered, Right.MANAGE)
@@ -196,9 +196,18 @@ def _seed_account(spec: dict[str, Any]) -> None:
         )
 
 
-def _seed_user(email: str, *, staff: bool) -> Any:
-    user, created = get_user_model().objects.get_or_create(
-        username=email, defaults={"email": email, "is_staff": staff, "is_superuser": staff}
+def _seed_user(email: str, name: tuple[str, str], *, staff: bool) -> Any:
+    first_name, last_name = name  # so e-mails and removal pages name a person, not an address
+    user, created = get_user_model().objects.update_or_create(
+        username=email,
+        defaults={"email": email, "first_name": first_name, "last_name": last_name},
+        create_defaults={
+            "email": email,
+            "first_name": first_name,
+            "last_name": last_name,
+            "is_staff": staff,
+            "is_superuser": staff,
+        },
     )
     if created:
         user.set_password(DEMO_PASSWORD)
