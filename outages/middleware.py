@@ -24,6 +24,9 @@ URL_NAME_FEATURES: dict[str, Feature] = {
     "account_reset_password_from_key": Feature.PASSWORD_RECOVERY,
     "account_reset_password_from_key_done": Feature.PASSWORD_RECOVERY,
     "account_confirm_password_reset_code": Feature.PASSWORD_RECOVERY,
+    # A profile's e-mail address is its identifier; the password change stays open, so someone
+    # who fears for their account can always change it.
+    "account_email": Feature.PROFILE_CHANGES,
 }
 
 # Reachable during a sign-in interruption: the status page, leaving, and changing language.

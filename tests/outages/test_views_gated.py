@@ -134,6 +134,20 @@ def test_allauth_views_are_gated_by_url_name(client, url_name, feature):
     assert client.get(reverse(url_name)).status_code == 503
 
 
+def test_profile_changes_interruption_keeps_the_e_mail_page_readable_but_not_changeable(
+    client, user
+):
+    closing("profile_changes", scope="writes")
+    client.force_login(user)
+
+    assert client.get(reverse("account_email")).status_code == 200
+    refused = client.post(reverse("account_email"), {"email": "new@example.org", "action_add": ""})
+    assert refused.status_code == 503
+    assert "Business profile changes" in refused.content.decode()
+    assert not user.emailaddress_set.filter(email="new@example.org").exists()
+    assert client.get(reverse("account_change_password")).status_code == 200
+
+
 def test_sign_in_interruption_shows_non_staff_the_maintenance_page_on_home(client, user):
     closing(Feature.SIGN_IN)
     client.force_login(user)
