@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.deprecation import MiddlewareMixin
 
 from outages import gate
 from outages.decorators import closed_response, is_write
@@ -44,13 +45,7 @@ ALWAYS_OPEN_URL_NAMES = frozenset(
 )
 
 
-class MaintenanceGateMiddleware:
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
+class MaintenanceGateMiddleware(MiddlewareMixin):
     def process_view(
         self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
     ) -> HttpResponse | None:

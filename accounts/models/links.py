@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
@@ -94,6 +96,20 @@ class AccountLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.account}"
+
+    def mark_removed(self, *, by: Any, via: "AccountLink.RemovedVia", told: bool = False) -> None:
+        """Record the removal (who, how, when) on the row; the services decide when it may happen.
+
+        `told=True` when the caller e-mails the user itself, so the sweeper of removal e-mails
+        leaves it alone.
+        """
+        self.status = self.Status.REMOVED
+        self.removed_at, self.removed_by, self.removed_via = timezone.now(), by, via
+        fields = ["status", "removed_at", "removed_by", "removed_via"]
+        if told:
+            self.removal_notified_at = self.removed_at
+            fields.append("removal_notified_at")
+        self.save(update_fields=fields)
 
 
 class Grant(models.Model):

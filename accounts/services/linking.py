@@ -253,9 +253,7 @@ def _remove(
     ip: str | None,
     **details: str,
 ) -> None:
-    link.status = AccountLink.Status.REMOVED
-    link.removed_at, link.removed_by, link.removed_via = timezone.now(), by, via
-    link.save(update_fields=["status", "removed_at", "removed_by", "removed_via"])
+    link.mark_removed(by=by, via=via)
     audit.record(
         actor=by,
         account=link.account,

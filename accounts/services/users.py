@@ -275,19 +275,8 @@ def remove_user(
         require_user_administrator(actor=actor, account=account, level=Right.VALIDATE)
         link = locked_user_link(actor=actor, account=account, link_id=link_id)
         keep_an_administrator(account=account, losing=link)
-        now = timezone.now()
-        link.status, link.removed_at, link.removed_by = AccountLink.Status.REMOVED, now, actor
-        link.removed_via = AccountLink.RemovedVia.ADMINISTRATOR
-        link.removal_notified_at = now  # told below, not by the link-removal e-mail
-        link.save(
-            update_fields=[
-                "status",
-                "removed_at",
-                "removed_by",
-                "removed_via",
-                "removal_notified_at",
-            ]
-        )
+        # Told below by its own e-mail, not by the link-removal one.
+        link.mark_removed(by=actor, via=AccountLink.RemovedVia.ADMINISTRATOR, told=True)
         audit.record(
             actor=actor,
             account=account,
