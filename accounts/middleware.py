@@ -3,11 +3,18 @@
 The administrator's flow made them with a texted temporary password and the duty to enrol a
 second factor. Until both are done, every page but the few that do it (and signing out,
 switching language, the status page) redirects to the next step.
+
+The second factor stays required afterwards (accounts.mfa): allauth refuses to deactivate the
+authenticator app, this middleware refuses to remove the last security key (allauth asks no
+adapter there), and someone who requires it but signs in without one (turned off before this
+rule, or added by an administrator to an existing profile) is sent back to the enrolment step.
 """
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from allauth.mfa.adapter import get_adapter as get_mfa_adapter
+from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
@@ -57,6 +64,8 @@ class FirstSignInMiddleware(MiddlewareMixin):
             return None
         match = request.resolver_match
         name = match.view_name if match else ""
+        if name == "mfa_remove_webauthn" and request.method == "POST":
+            return _refuse_removing_the_last_key(request, kwargs.get("pk"))
         if name in ALWAYS_ALLOWED:
             return None
         if getattr(user, "temporary_password_expires_at", None) is not None:
@@ -77,6 +86,18 @@ MFA_NOTE = _(
     "One more step: set up two-factor authentication. Your business account requires it "
     "before you can use the portal."
 )
+
+
+def _refuse_removing_the_last_key(request: HttpRequest, pk: Any) -> HttpResponse | None:
+    """allauth's security-key removal asks no adapter: ask the one its app-deactivation asks."""
+    key = Authenticator.objects.filter(
+        pk=pk, user_id=request.user.pk, type=Authenticator.Type.WEBAUTHN
+    ).first()
+    adapter = get_mfa_adapter()
+    if key is None or adapter.can_delete_authenticator(key):
+        return None
+    messages.error(request, adapter.error_messages["cannot_delete_authenticator"])
+    return redirect("mfa_list_webauthn")
 
 
 def _step(

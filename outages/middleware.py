@@ -13,9 +13,11 @@ from outages import gate
 from outages.decorators import closed_response, is_write
 from outages.features import Feature
 
-URL_NAME_FEATURES: dict[str, Feature] = {
+# A URL name closed by several features is closed while any one of them is interrupted.
+URL_NAME_FEATURES: dict[str, Feature | tuple[Feature, ...]] = {
     "account_signup": Feature.REGISTRATION,
-    "account_confirm_email": Feature.REGISTRATION,
+    # The link confirms a new profile's address (registration) or one added later (profile).
+    "account_confirm_email": (Feature.REGISTRATION, Feature.PROFILE_CHANGES),
     "account_login": Feature.SIGN_IN,
     "account_confirm_login_code": Feature.SIGN_IN,
     "mfa_authenticate": Feature.SIGN_IN,
@@ -56,8 +58,10 @@ class MaintenanceGateMiddleware(MiddlewareMixin):
         sign_in = gate.closure_for(Feature.SIGN_IN)
         if sign_in is not None and not _staff_may_pass(request, name):
             return closed_response(request, sign_in)
-        feature = URL_NAME_FEATURES.get(name)
-        if feature is not None and feature != Feature.SIGN_IN:
+        features = URL_NAME_FEATURES.get(name, ())
+        for feature in features if isinstance(features, tuple) else (features,):
+            if feature == Feature.SIGN_IN:
+                continue
             closure = gate.closure_for(feature, write=is_write(request))
             if closure is not None:
                 return closed_response(request, closure)

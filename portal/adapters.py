@@ -1,23 +1,47 @@
-from typing import Any
+from typing import Any, NamedTuple, cast
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.models import EmailAddress
 from allauth.account.utils import user_email
+from allauth.core import context as allauth_context
+from allauth.mfa.adapter import get_adapter as get_mfa_adapter
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils.translation import get_language
+from django.utils import translation
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
+from portal.mfa_adapter import PortalMFAAdapter
 from portal.tasks import send_email
 
 
+class PortalSite(NamedTuple):
+    """What allauth's e-mails call `current_site`: the portal's name and where it is reached."""
+
+    name: str
+    domain: str
+
+
 class PortalAccountAdapter(DefaultAccountAdapter):
-    """allauth renders its e-mails in the request (language, links); Celery delivers them."""
+    """allauth renders its e-mails in the request (links) in the recipient's language; Celery
+    delivers them."""
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
-        message = self.render_mail(template_prefix, email, context)
+        """The context allauth's own send_mail gives its templates (request, address, site),
+        rendered in the language the recipient chose, whatever the language of the request."""
+        # allauth sends some notifications from on_commit callbacks, which may run after its
+        # request context ended: the adapter kept the request it was made in.
+        request = allauth_context.request or self.request
+        language = _recipient_language(email, context)
+        with allauth_context.request_context(request), translation.override(language):
+            site = PortalSite(name=gettext("Business Portal"), domain=_domain(request))
+            full = {"request": request, "email": email, "current_site": site, **context}
+            message = self.render_mail(template_prefix, email, full)
         html = next(
             (
                 content
@@ -33,6 +57,22 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             "to": list(message.to),
         }
         transaction.on_commit(lambda: send_email.delay(**payload))
+
+    def send_notification_mail(
+        self,
+        template_prefix: str,
+        user: AbstractBaseUser,
+        context: dict[str, Any] | None = None,
+        email: str | None = None,
+    ) -> None:
+        """allauth does not pass the user on; the language of its e-mail is theirs."""
+        super().send_notification_mail(
+            template_prefix, user, {"user": user, **(context or {})}, email
+        )
+
+    def format_email_subject(self, subject: str) -> str:
+        """The portal's name, in the language the e-mail is rendered in (send_mail)."""
+        return f"[{gettext('Business Portal')}] {subject}"
 
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
         """A new profile keeps the language it signed up in, for the e-mails sent to it later."""
@@ -53,6 +93,11 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             )
         return user
 
+    def login(self, request: HttpRequest, user: AbstractBaseUser) -> None:
+        """A second factor the profile requires but lacks is asked for before anything else."""
+        super().login(request, user)
+        cast(PortalMFAAdapter, get_mfa_adapter()).enforce_at_sign_in(user)
+
     def set_password(self, user: Any, password: str) -> None:
         """Every password the user chooses (change, reset) replaces a temporary one."""
         user.set_password(password)
@@ -68,3 +113,31 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         """
         methods = super().get_reauthentication_methods(user)
         return sorted(methods, key=lambda method: not method["id"].startswith("mfa_"))
+
+
+def _recipient_language(email: str, context: dict[str, Any]) -> str:
+    """The language of the profile the e-mail goes to; the request's for an unknown address."""
+    user = context.get("user") or _profile_of(email)
+    language = getattr(user, "language", "")
+    if language in dict(settings.LANGUAGES):
+        return language
+    return get_language() or settings.LANGUAGE_CODE
+
+
+def _profile_of(email: str) -> Any:
+    address = (
+        EmailAddress.objects.filter(email__iexact=email)
+        .select_related("user")
+        .order_by("-verified", "-primary")
+        .first()
+    )
+    if address is not None:
+        return address.user
+    return get_user_model().objects.filter(email__iexact=email).first()
+
+
+def _domain(request: HttpRequest | None) -> str:
+    """Where the reader reached the portal; without a request, where e-mails send people."""
+    if request is not None:
+        return request.get_host()
+    return urlsplit(settings.PORTAL_BASE_URL).netloc

@@ -4,10 +4,13 @@ Nothing set means a local developer machine: SQLite, eager Celery tasks and e-ma
 console. `DJANGO_ENV=production` turns the hardening on and makes the secrets mandatory.
 """
 
+import base64
+import hashlib
 from pathlib import Path
 
 import dj_database_url
 import environ
+from cryptography.fernet import Fernet
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -140,21 +143,45 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PREVENT_ENUMERATION = True
 # Tell people by e-mail when their password, e-mail address or second factor changes.
 ACCOUNT_EMAIL_NOTIFICATIONS = True
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Portal] "
+# The subject prefix is the portal's name in the recipient's language (portal.adapters).
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PRODUCTION else "http"
 ACCOUNT_ADAPTER = "portal.adapters.PortalAccountAdapter"
+# allauth names the person ("Successfully signed in as …") as the portal does: User.__str__ is
+# its display_name, not the username that sign-up makes up from the address.
+ACCOUNT_USER_DISPLAY = str
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
     "confirm_email": "1/3m/key",
 }
+MFA_ADAPTER = "accounts.mfa.AccountMFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = "Business Portal"
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = env.bool(
     "MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN", default=not PRODUCTION
 )
+# Keys that encrypt the authenticator secrets at rest (portal.mfa_adapter): comma-separated
+# Fernet keys, the first encrypts and every one decrypts, so a new key goes first and the old one
+# stays until `manage.py rotate_mfa_keys` has re-encrypted the secrets. Locally a key derived
+# from SECRET_KEY stands in.
+PORTAL_MFA_ENCRYPTION_KEYS = [
+    key.strip() for key in env.list("PORTAL_MFA_ENCRYPTION_KEY", default=[]) if key.strip()
+]
+if PRODUCTION and not PORTAL_MFA_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("PORTAL_MFA_ENCRYPTION_KEY is required in production.")
+if not PORTAL_MFA_ENCRYPTION_KEYS:
+    _derived = hashlib.sha256(f"portal.mfa:{SECRET_KEY}".encode()).digest()
+    PORTAL_MFA_ENCRYPTION_KEYS = [base64.urlsafe_b64encode(_derived).decode()]
+for _key in PORTAL_MFA_ENCRYPTION_KEYS:
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            "PORTAL_MFA_ENCRYPTION_KEY must hold Fernet keys (Fernet.generate_key()), "
+            "comma-separated."
+        ) from None
 LOGIN_REDIRECT_URL = "home"
 LOGIN_URL = "account_login"
 

@@ -58,7 +58,7 @@ def test_signup_sends_the_confirmation_through_the_task_after_commit(
     assert len(mailoutbox) == 1
     message = mailoutbox[0]
     assert message.to == ["new.owner@business.example"]
-    assert message.subject == "[Portal] Please Confirm Your Email Address"
+    assert message.subject == "[Business Portal] Confirm your e-mail address"
     assert CONFIRM_LINK.search(message.body), message.body
 
 
@@ -102,7 +102,9 @@ def test_confirmation_e_mail_follows_the_language_of_the_request(
         _sign_up(client)
 
     assert len(mailoutbox) == 1
-    assert mailoutbox[0].subject == "[Portal] Confirmez votre adresse e-mail"
+    assert (
+        mailoutbox[0].subject == "[Portail d\u2019entreprise] Confirmez votre adresse de courriel"
+    )
     assert CONFIRM_LINK.search(mailoutbox[0].body)
 
 

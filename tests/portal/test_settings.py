@@ -18,6 +18,7 @@ PRODUCTION_ENV = {
     "DJANGO_ENV": "production",
     "DJANGO_SECRET_KEY": "prod-" + "k3y-for-the-settings-test-" * 3,
     "DJANGO_ALLOWED_HOSTS": "portal.example",
+    "PORTAL_MFA_ENCRYPTION_KEY": "Ilz5qf-Wd-a6kzXBNEi0I0aG7hRDwWpDOB63STcJrvg=",
     # Nothing here touches a database, but a file must never appear in the work tree.
     "DATABASE_URL": "sqlite://:memory:",
 }
