@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors, validation
 from accounts.models import AccountLink, BusinessAccount, PreRegistration, User
+from accounts.phones import for_display
 from accounts.rightsets import RightSet
 from accounts.services import users
 from accounts.validation import Action, Payload, fingerprint_of
@@ -24,15 +25,17 @@ REMOVE_USER = "accounts.remove_user"
 
 
 def add_user_payload(
-    *, person: PreRegistration, email: str, phone: str, chosen: RightSet
+    *, person: PreRegistration, email: str, language: str, chosen: RightSet
 ) -> dict[str, Any]:
+    """The phone is shown to the validator only: the service texts the pre-registration's."""
     return {
         "pre_registration": person.pk,
         "first_name": person.first_name,
         "last_name": person.last_name,
         "date_of_birth": person.date_of_birth.isoformat(),
         "email": email,
-        "phone": phone,
+        "phone": for_display(person.mobile_phone),
+        "language": language,
         "rights": chosen.to_payload(),
     }
 
@@ -86,7 +89,7 @@ def _add(*, actor: User, account: BusinessAccount, payload: Payload, ip: str | N
         account=account,
         pre_registration_id=payload["pre_registration"],
         email=payload["email"],
-        phone=payload["phone"],
+        language=payload.get("language", ""),
         chosen=RightSet.from_payload(payload["rights"]),
         ip=ip,
     )
@@ -99,7 +102,7 @@ def _check_add(*, actor: User, account: BusinessAccount, payload: Payload) -> No
         account=account,
         pre_registration_id=payload["pre_registration"],
         email=payload["email"],
-        phone=payload["phone"],
+        language=payload.get("language", ""),
         chosen=RightSet.from_payload(payload["rights"]),
     )
 

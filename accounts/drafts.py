@@ -20,14 +20,14 @@ def flow_for(link_id: int | None) -> str:
 class Draft:
     pre_registration: int | None = None
     email: str = ""
-    phone: str = ""
+    language: str = ""  # the person's, as support recorded it or the administrator corrected it
     way: str = ""
     preset: dict[str, Any] | None = None  # the boxes a profile pre-checks (RightSet JSON)
     rights: dict[str, Any] | None = None  # the rights chosen, ready for review (RightSet JSON)
 
     @property
     def has_person(self) -> bool:
-        return bool(self.pre_registration and self.email and self.phone)
+        return bool(self.pre_registration and self.email)
 
 
 def _key(account_id: int, flow: str) -> str:

@@ -28,9 +28,23 @@ class AlreadyLinked(LinkingError):
 
 
 class LinkLockedOut(LinkingError):
-    """Too many failed attempts by this user, from this address or on this customer number."""
+    """Too many failed attempts by this user or from this address."""
 
     message = _("Too many unsuccessful attempts. Linking is paused for your security.")
+
+    def __init__(self, until: datetime.datetime) -> None:
+        super().__init__()
+        self.until = until
+
+
+class LinkNeedsSecondFactor(LinkingError):
+    """The typed customer number is under attack (too many failures by others): linking it
+    needs a fresh second factor until `until`. Said before any proof is checked."""
+
+    message = _(
+        "This customer number has had many unsuccessful attempts. To link it now, confirm "
+        "your identity with two-factor authentication."
+    )
 
     def __init__(self, until: datetime.datetime) -> None:
         super().__init__()
@@ -87,7 +101,10 @@ class ForeignContract(DelegationError):
 
 
 class InvalidPersonDetails(DelegationError):
-    message = _("A valid e-mail address and a valid mobile number are required.")
+    message = _(
+        "This person needs a valid e-mail address and a mobile number that can receive text "
+        "messages, as recorded by your account advisor. Ask them to correct the details."
+    )
 
 
 class PreRegistrationUnavailable(DelegationError):
@@ -107,9 +124,18 @@ class OwnAccess(DelegationError):
 
 
 class LastAdministrator(DelegationError):
+    """The change would leave the account without an administrator holding VALIDATE on all of it."""
+
     message = _(
-        "An account always keeps at least one administrator. Ask support staff to name "
-        "another administrator first."
+        "An account always keeps at least one administrator who can validate on the whole "
+        "account. Give another administrator that right, or ask support staff to name another "
+        "administrator, first."
+    )
+
+
+class DefaultRightTooHigh(DelegationError):
+    message = _(
+        "Users who link the account themselves can receive at most the right to consult and manage."
     )
 
 

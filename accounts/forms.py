@@ -2,17 +2,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from phonenumber_field.formfields import PhoneNumberField
 
 from accounts.identifiers import normalise_contract_number, normalise_customer_number
 from accounts.models import AccountLink, Contract, PreRegistration
-from accounts.phones import validate_mobile_number
+from accounts.phones import for_display
 from accounts.postal import normalise_postal_code
-from accounts.rights import AccountRights, Right
+from accounts.rights import DEFAULT_RIGHT_CHOICES, AccountRights, Right
 from accounts.rightsets import Profile, RightSet
 from portal.forms import RadioSelect
 
@@ -93,25 +93,41 @@ def _person_label(person: PreRegistration) -> str:
     return _("%(name)s — born %(born)s — mobile %(phone)s") % {
         "name": person.full_name,
         "born": born,
-        "phone": person.mobile_phone.as_national if person.mobile_phone else "",
+        "phone": for_display(person.mobile_phone),
     }
 
 
 class PersonDetailsForm(forms.Form):
-    """Step 2: the e-mail (required: the identifier goes there) and the mobile number."""
+    """Step 2: the e-mail (the identifier goes there) and the language of the messages.
+
+    The mobile number is not asked: the password is texted to the one support recorded. The
+    e-mail is typed only when support recorded none; a recorded one is shown, not editable.
+    """
 
     email = forms.EmailField(
         label=_("E-mail address"),
-        help_text=_("The new user's identifier. It is sent to this address."),
+        help_text=_(
+            "The new user's identifier. It is sent to this address, which they confirm when "
+            "they first sign in."
+        ),
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
-    mobile_phone = PhoneNumberField(
-        label=_("Mobile phone"),
-        region="CA",
-        validators=[validate_mobile_number],
-        help_text=_("The temporary password is texted to this number. For example 613 555-0123."),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
+    language = forms.ChoiceField(
+        label=_("Language of the e-mails and text message"),
+        choices=settings.LANGUAGES,
+        help_text=_("The language your account advisor recorded; correct it if needed."),
     )
+
+    def __init__(self, *args: Any, person: PreRegistration, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if person.email:
+            # disabled: Django ignores a posted value and keeps the recorded one.
+            email = self.fields["email"]
+            email.disabled, self.initial["email"] = True, person.email
+            email.help_text = _(
+                "Recorded by your account advisor: only they can change it. The new user's "
+                "identifier is sent to it, and they confirm it when they first sign in."
+            )
 
 
 WAY_COPY, WAY_CUSTOM = "copy", "custom"
@@ -234,8 +250,10 @@ class CustomRightsForm(forms.Form):
 
     def _ticked(self, name: str, target: int | None) -> set[int]:
         if self.is_bound:
-            values = self.data.getlist(name)  # type: ignore[attr-defined]  # a QueryDict
-            return {int(value) for value in values if str(value).isdigit()}
+            # Compared as text with the levels, never parsed: anything else is simply not ticked
+            # (the field itself reports it). int() of what was posted could raise ("²").
+            posted = {str(value) for value in self[name].value() or []}
+            return {int(level) for level in LEVELS if str(int(level)) in posted}
         level = self.preset.levels.get(target)
         return {int(each) for each in LEVELS if level is not None and each <= level}
 
@@ -257,7 +275,7 @@ class CustomRightsForm(forms.Form):
 class DefaultRightForm(forms.Form):
     level = forms.TypedChoiceField(
         label=_("Rights of users who link the account themselves"),
-        choices=Right.choices,
+        choices=DEFAULT_RIGHT_CHOICES,  # never VALIDATE: see rights.HIGHEST_DEFAULT_RIGHT
         coerce=int,
         help_text=_("On the whole account. Consult only unless you choose otherwise."),
     )

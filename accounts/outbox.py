@@ -114,11 +114,8 @@ def send_sms_delivery(*, delivery_id: int) -> bool:
 
 def _password_text(delivery: SmsDelivery, password: str, expires: datetime.datetime) -> str:
     with translation.override(delivery.language):
-        context = {
-            "password": password,
-            "expires_at": format_moment(expires),
-            "email": delivery.user.email,
-        }
+        # Never the identifier: it goes by e-mail, so one stolen channel does not give both.
+        context = {"password": password, "expires_at": format_moment(expires)}
         text = render_to_string("accounts/sms/temporary_password.txt", context)
     return " ".join(text.split())
 

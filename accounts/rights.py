@@ -3,8 +3,10 @@
 Views, selectors, services, tasks, templates and the admin ask these functions; nothing else
 reads grants. A right is a level (CONSULT < MANAGE < VALIDATE, each including the ones below)
 granted to an active link on the whole account or on one contract of it; a grant on the whole
-account satisfies every contract of that account. Being an account administrator is a separate
-flag on the link.
+account satisfies every contract of that account. A contract grant counts only while the contract
+belongs to the link's account (support staff cannot move a saved contract, and if one moved all
+the same its old grants would reach nothing). Being an account administrator is a separate flag
+on the link.
 
 Every function costs a constant number of queries (most one), however many accounts, links or
 grants there are. Pages that ask many times use `for_request(request)`: the user's rights read
@@ -38,6 +40,13 @@ class Right(models.IntegerChoices):
     VALIDATE = 30, _("Validate")
 
 
+# The most an account's default right (what users who link it themselves receive) can be: anyone
+# who knows its three numbers can link, so never the right that spends money or opens access.
+HIGHEST_DEFAULT_RIGHT = Right.MANAGE
+DEFAULT_RIGHT_CHOICES = [
+    (level.value, level.label) for level in Right if level <= HIGHEST_DEFAULT_RIGHT
+]
+
 ACTIVE = "active"  # AccountLink.Status.ACTIVE, spelt here to avoid the circular import
 
 
@@ -52,12 +61,21 @@ def _grants(user: Any, level: int) -> "QuerySet[account_models.Grant]":
 
 
 def _on(target: "BusinessAccount | Contract") -> Q:
-    """The grants that cover `target`: the account's own, plus the contract's for a contract."""
+    """The grants that cover `target`: the account's own, plus the contract's for a contract.
+
+    Both through a link to the account that owns the target now: a contract grant written while
+    the contract belonged to another account covers nothing.
+    """
     if isinstance(target, account_models.Contract):
-        return Q(contract__isnull=True, link__account_id=target.account_id) | Q(
-            contract_id=target.pk
+        return Q(link__account_id=target.account_id) & (
+            Q(contract__isnull=True) | Q(contract_id=target.pk)
         )
     return Q(contract__isnull=True, link__account_id=target.pk)
+
+
+def _covers_its_account() -> Q:
+    """For grants read per account: whole-account ones, and those on a contract it still owns."""
+    return Q(contract__isnull=True) | Q(contract__account_id=models.F("link__account_id"))
 
 
 # --- questions: one query each -----------------------------------------------------------------
@@ -83,8 +101,7 @@ def accounts_for(
     if not _signed_in(user):
         return accounts.none()
     grants = _grants(user, level).filter(link__account=OuterRef("pk"))
-    if whole:
-        grants = grants.filter(contract__isnull=True)
+    grants = grants.filter(contract__isnull=True) if whole else grants.filter(_covers_its_account())
     return accounts.filter(Exists(grants))
 
 
@@ -120,6 +137,8 @@ def get_administered_account_or_404(
     user: Any, account_id: int, level: Right | int | None = None
 ) -> "BusinessAccount":
     """An account `user` administers (holding `level` on the whole of it, when given), or 404."""
+    if not _signed_in(user):  # before any query: an anonymous user is no value for a filter
+        raise Http404
     accounts = account_models.BusinessAccount.objects.filter(
         Exists(
             account_models.AccountLink.objects.filter(
@@ -127,8 +146,6 @@ def get_administered_account_or_404(
             )
         )
     )
-    if not _signed_in(user):
-        raise Http404
     if level is not None:
         accounts = accounts.filter(pk__in=accounts_for(user, level, whole=True).values("pk"))
     return get_object_or_404(accounts, pk=account_id)
@@ -151,9 +168,18 @@ def may_validate(
     return _may(user, Right.VALIDATE, action, account, payload, summary)
 
 
-def may_prepare(user: Any, action: "Action", account: "BusinessAccount", payload: Any) -> bool:
-    """Whether `user` may ask for `action`: MANAGE on its target is enough to prepare it."""
-    return _may(user, Right.MANAGE, action, account, payload)
+def may_prepare(
+    user: Any,
+    action: "Action",
+    account: "BusinessAccount",
+    payload: Any,
+    summary: "RightsSummary | None" = None,
+) -> bool:
+    """Whether `user` may ask for `action`: MANAGE on its target is enough to prepare it.
+
+    Whoever may validate an action may also prepare it (VALIDATE includes MANAGE).
+    """
+    return _may(user, Right.MANAGE, action, account, payload, summary)
 
 
 def _may(
@@ -186,6 +212,23 @@ def validators_of(action: "Action", account: "BusinessAccount", payload: Any) ->
     return account_models.User.objects.filter(
         pk__in=links.values("user_id"), is_active=True
     ).order_by("pk")
+
+
+def administrators_who_validate(
+    account: "BusinessAccount",
+) -> "QuerySet[account_models.AccountLink]":
+    """The active links of `account`'s administrators holding VALIDATE on the whole of it.
+
+    An account keeps at least one (accounts.services.guards): an administrator without that
+    right can neither confirm users nor give rights, so it would be left with nobody who can act.
+    """
+    return account_models.AccountLink.objects.filter(
+        account=account,
+        status=ACTIVE,
+        is_administrator=True,
+        grants__contract__isnull=True,
+        grants__level__gte=Right.VALIDATE,
+    )
 
 
 # --- the per-request summary -------------------------------------------------------------------
@@ -239,22 +282,32 @@ def summary_for(user: Any) -> RightsSummary:
     """The user's rights on every account they act for: one query however many."""
     if not _signed_in(user):
         return RightsSummary()
-    rows = account_models.AccountLink.objects.filter(user=user, status=ACTIVE).values_list(
-        "account_id", "is_administrator", "grants__contract_id", "grants__level"
-    )
-    return RightsSummary(accounts=_summarise(rows))
+    links = account_models.AccountLink.objects.filter(user=user, status=ACTIVE)
+    return RightsSummary(accounts=_summarise(links.values_list(*_SUMMARY_COLUMNS)))
+
+
+# The contract's own account comes along so a grant on a contract since moved counts for nothing.
+_SUMMARY_COLUMNS = (
+    "account_id",
+    "is_administrator",
+    "grants__contract_id",
+    "grants__contract__account_id",
+    "grants__level",
+)
 
 
 def _summarise(
-    rows: Iterable[tuple[int, bool, int | None, int | None]],
+    rows: Iterable[tuple[int, bool, int | None, int | None, int | None]],
 ) -> dict[int, AccountRights]:
     found: dict[int, dict[str, Any]] = {}
-    for account_id, administrator, contract_id, level in rows:
+    for account_id, administrator, contract_id, contract_account_id, level in rows:
         entry = found.setdefault(
             account_id, {"administrator": administrator, "whole": None, "contracts": {}}
         )
         if level is None:  # a link without any grant (LEFT JOIN)
             continue
+        if contract_id is not None and contract_account_id != account_id:
+            continue  # the contract belongs to another account now
         if contract_id is None:
             entry["whole"] = Right(level)
         else:
@@ -270,10 +323,10 @@ def of_user(user: Any, account: "BusinessAccount") -> AccountRights:
 def summary_for_accounts(user: Any, accounts: Iterable["BusinessAccount"]) -> RightsSummary:
     if not _signed_in(user):
         return RightsSummary()
-    rows = account_models.AccountLink.objects.filter(
+    links = account_models.AccountLink.objects.filter(
         user=user, status=ACTIVE, account__in=[account.pk for account in accounts]
-    ).values_list("account_id", "is_administrator", "grants__contract_id", "grants__level")
-    return RightsSummary(accounts=_summarise(rows))
+    )
+    return RightsSummary(accounts=_summarise(links.values_list(*_SUMMARY_COLUMNS)))
 
 
 _REQUEST_ATTRIBUTE = "_portal_rights_summary"

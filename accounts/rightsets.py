@@ -13,6 +13,7 @@ from typing import Any
 from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import AccountLink, Contract
 from accounts.rights import AccountRights, Right
@@ -36,9 +37,10 @@ PROFILE_LEVELS: dict[str, Right] = {
 # These two only pre-check the boxes; the administrator then unticks what they do not give.
 EDITABLE_PROFILES = frozenset({Profile.PREPARER, Profile.VALIDATOR})
 
-# A level in words, with what it includes: pages and e-mails say it this way.
+# A level in words, with what it includes: pages and e-mails say it this way. Its own context,
+# because French names a level with nouns ("Consultation et gestion") and an action with a verb.
 LEVEL_WORDS: dict[int, Promise] = {
-    Right.CONSULT: _("Consult"),
+    Right.CONSULT: pgettext_lazy("level in words", "Consult"),
     Right.MANAGE: _("Consult and manage"),
     Right.VALIDATE: _("Consult, manage and validate"),
 }

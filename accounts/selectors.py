@@ -11,7 +11,7 @@ from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.functional import Promise
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from accounts import rights
 from accounts.models import (
@@ -88,7 +88,11 @@ def active_link(*, user: User, account: BusinessAccount) -> AccountLink | None:
 
 
 def is_primary_contact(*, user: User, account: BusinessAccount) -> bool:
-    """True when one of the user's confirmed e-mail addresses is a PRIMARY contact's."""
+    """True when one of the user's confirmed e-mail addresses is a PRIMARY contact's.
+
+    Confirmed means by its owner, through the link allauth e-mails: an address an administrator
+    typed for a new user stays unconfirmed until then, so it proves nothing here.
+    """
     confirmed = (
         EmailAddress.objects.filter(user=user, verified=True)
         .annotate(lowered=Lower("email"))
@@ -100,6 +104,19 @@ def is_primary_contact(*, user: User, account: BusinessAccount) -> bool:
         .filter(lowered__in=confirmed)
         .exists()
     )
+
+
+def profile_with_confirmed_email(*, email: str) -> User | None:
+    """The profile whose owner confirmed `email`, if any (at most one: allauth's constraint).
+
+    An unconfirmed address proves nothing: anyone can add one to their own profile.
+    """
+    address = (
+        EmailAddress.objects.filter(email__iexact=email.strip(), verified=True)
+        .select_related("user")
+        .first()
+    )
+    return address.user if address is not None else None
 
 
 def notice_recipients(*, account: BusinessAccount) -> list[Contact]:
@@ -141,6 +158,9 @@ class Routing:
     # As said in a sentence ("the credit management group"); lazy, because pages for a contact
     # render in the contact's language, chosen after the routing is looked up.
     name: "str | Promise"
+    # The same after "to": French contracts "à le groupe" into "au groupe", so the sentence
+    # takes the whole phrase ("au Groupe de gestion du crédit") and drops its own "à".
+    name_after_to: "str | Promise"
 
 
 def investigation_routing(*, account: BusinessAccount) -> Routing:
@@ -149,11 +169,13 @@ def investigation_routing(*, account: BusinessAccount) -> Routing:
             Investigation.Group.CREDIT_MANAGEMENT,
             settings.PORTAL_CREDIT_MANAGEMENT_PHONE,
             gettext_lazy("the credit management group"),
+            pgettext_lazy("after to", "the credit management group"),
         )
     return Routing(
         Investigation.Group.SMALL_BUSINESS,
         settings.PORTAL_SMALL_BUSINESS_PHONE,
         gettext_lazy("the small business group"),
+        pgettext_lazy("after to", "the small business group"),
     )
 
 

@@ -2,9 +2,11 @@
 
 Counted per user, per IP address and per customer number, each with its own limit
 (settings.PORTAL_LINK_FAILURE_LIMITS) over a sliding-enough window
-(PORTAL_LINK_FAILURE_WINDOW seconds). Reaching a limit locks that key out for
-PORTAL_LINK_LOCKOUT_SECONDS. The cache is shared by every web process (Redis in production), so
-the limits hold across machines.
+(PORTAL_LINK_FAILURE_WINDOW seconds). Reaching a limit locks that key for
+PORTAL_LINK_LOCKOUT_SECONDS. What a lock means is the caller's rule (accounts.services.linking):
+a locked user or address is refused; a locked customer number asks for a second factor, so
+strangers' guesses never lock out the person whose details are right. The cache is shared by
+every web process (Redis in production), so the limits hold across machines.
 """
 
 import datetime
@@ -18,13 +20,17 @@ from django.utils import timezone
 Key = tuple[str, str]  # (scope, value): ("user", "42"), ("ip", "203.0.113.9"), ...
 
 
-def link_keys(*, user_id: int, ip: str | None, customer_number: str = "") -> list[Key]:
+def link_keys(*, user_id: int, ip: str | None) -> list[Key]:
+    """The keys of the person trying: their profile and their address."""
     keys: list[Key] = [("user", str(user_id))]
     if ip:
         keys.append(("ip", ip))
-    if customer_number:
-        keys.append(("customer_number", customer_number))
     return keys
+
+
+def number_keys(customer_number: str) -> list[Key]:
+    """The key of the typed customer number (none when nothing was typed)."""
+    return [("customer_number", customer_number)] if customer_number else []
 
 
 def locked_until(keys: Iterable[Key]) -> datetime.datetime | None:
@@ -44,6 +50,10 @@ def note_failure(keys: Iterable[Key]) -> datetime.datetime | None:
         if count(key, window=window) >= limits[key[0]]:
             locked = _lock(key)
     return locked
+
+
+def limit_of(key: Key) -> int:
+    return int(settings.PORTAL_LINK_FAILURE_LIMITS[key[0]])
 
 
 def count(key: Key, *, window: int) -> int:

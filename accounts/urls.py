@@ -9,8 +9,14 @@ urlpatterns = [
     path("<int:account_id>/", views.account_detail, name="detail"),
     path("<int:account_id>/remove-me/", views.remove_own_link, name="leave"),
     path("<int:account_id>/report/", views.report_activity, name="report"),
+    path("<int:account_id>/report/done/", views.report_done, name="report_done"),
     path("removal/<str:token>/", views.removal, name="removal"),
     path("removal/<str:token>/report/", views.removal_report, name="removal_report"),
+    path(
+        "removal/<str:token>/report/done/",
+        views.removal_report_done,
+        name="removal_report_done",
+    ),
     # An administrator's users: the list, "Add a user" in four steps, change rights, remove.
     path("<int:account_id>/users/", views.users, name="users"),
     path("<int:account_id>/users/default-rights/", views.default_right, name="default_right"),

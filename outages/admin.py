@@ -65,6 +65,11 @@ class InterruptionInline(admin.StackedInline):
         """One blank interruption on a new window (it always has one); none when editing."""
         return 1 if obj is None else 0
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A deleted interruption vanishes from subscribers' calendars without a word: once its
+        # window is saved, staff cancel the window instead (and plan a new one if need be).
+        return obj is None
+
 
 @admin.register(MaintenanceWindow)
 class MaintenanceWindowAdmin(admin.ModelAdmin):
@@ -87,6 +92,12 @@ class MaintenanceWindowAdmin(admin.ModelAdmin):
         (_("Schedule (Eastern Time)"), {"fields": [("starts_at", "ends_at")]}),
         (_("State"), {"fields": ["state_label", "revision", "cancelled_at", "change_history"]}),
     ]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting a window would make its events vanish from subscribers' calendars, and the
+        # people notified would never hear it is off: cancelling (the action) is the way. This
+        # also takes "Delete selected" off the actions.
+        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MaintenanceWindow]:
         return (
@@ -145,6 +156,10 @@ class MaintenanceWindowAdmin(admin.ModelAdmin):
         self, request: HttpRequest, form: ModelForm, formsets: list[Any], change: bool
     ) -> None:
         super().save_related(request, form, formsets, change)
+        if change and any(formset.has_changed() for formset in formsets):
+            # An interruption's new text reaches calendar apps through the window's
+            # LAST-MODIFIED, which follows updated_at.
+            form.instance.save(update_fields=["updated_at"])
         if change and any(name in form.changed_data for name in SCHEDULE_FIELDS):
             services.reschedule_window(
                 window=form.instance,

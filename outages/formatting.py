@@ -115,9 +115,10 @@ def format_span(
 
 
 def format_until(moment: datetime.datetime) -> str:
-    """ "until July 2 at 7 a.m. ET" / "jusqu'au 2 juillet, 7 h (HE)"."""
+    """ "until July 2 at 7 a.m. ET" / "jusqu’au 2 juillet, 7 h (HE)"."""  # noqa: RUF002
     local, french = to_eastern(moment), _french()
     with_year = _shows_year(local, None)
     if french:
-        return f"jusqu'au {_date(local, True, with_year)}, {_time(local, True)} (HE)"
+        # The typographic apostrophe, as in the French catalogue.
+        return f"jusqu’au {_date(local, True, with_year)}, {_time(local, True)} (HE)"  # noqa: RUF001
     return f"until {_date(local, False, with_year)} at {_time(local, False)} ET"

@@ -22,15 +22,23 @@ View = Callable[..., HttpResponse]
 
 
 def in_requested_language(view: View) -> View:
-    """`?lang=fr`: calendar apps and scripts send no language of their own."""
+    """`?lang=fr`: calendar apps and scripts send no language of their own.
+
+    The response says which language it is in: set here, inside `cache_page`, so the cached
+    copy keeps it (LocaleMiddleware would label a `?lang=fr` body with the request's language).
+    `cache_page` keys on the full URL and the request's language, so each language is cached
+    apart.
+    """
 
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         language = request.GET.get("lang", "")
         if language not in dict(settings.LANGUAGES):
-            return view(request, *args, **kwargs)
+            language = translation.get_language() or settings.LANGUAGE_CODE
         with translation.override(language):
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
+        response["Content-Language"] = language
+        return response
 
     return wrapped
 

@@ -52,6 +52,12 @@ class ContractAdmin(admin.ModelAdmin):
     list_select_related = ["account"]
     autocomplete_fields = ["account"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Once saved, a contract stays with its account: its grants were given by that account's
+        # administrators to that account's users (accounts.rights ignores them after a move).
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "account"] if obj is not None else readonly
+
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
@@ -183,7 +189,8 @@ class AccountLinkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def rights_summary(self, link: AccountLink) -> str:
         contracts = [grant.contract for grant in link.grants.all() if grant.contract]
         lines = RightSet.of_link(link).lines(contracts)
-        return "; ".join(f"{line.label}: {line.words}" for line in lines) or "—"
+        colon = _(":")  # French puts a non-breaking space before it
+        return "; ".join(f"{line.label}{colon} {line.words}" for line in lines) or "—"
 
     @admin.action(description=_("Make the selected users administrators of their account"))
     def make_administrators(self, request: HttpRequest, queryset: QuerySet[AccountLink]) -> None:
@@ -271,8 +278,16 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class InvestigationAdmin(admin.ModelAdmin):
     """Staff work reports here: status, assignee and notes; every save is audited."""
 
-    list_display = ["pk", "created_at", "account", "group", "status", "assignee", "reporter_email"]
-    list_display_links = ["pk", "created_at"]
+    list_display = [
+        "reference",
+        "created_at",
+        "account",
+        "group",
+        "status",
+        "assignee",
+        "reporter_email",
+    ]
+    list_display_links = ["reference", "created_at"]
     list_filter = [
         "status",
         "group",
@@ -280,6 +295,7 @@ class InvestigationAdmin(admin.ModelAdmin):
         ("assignee", admin.RelatedOnlyFieldListFilter),
     ]
     search_fields = [
+        "reference",
         "account__customer_number",
         "account__legal_name",
         "reporter_email",
@@ -290,6 +306,7 @@ class InvestigationAdmin(admin.ModelAdmin):
     list_select_related = ["account", "assignee"]
     date_hierarchy = "created_at"
     fields = [
+        "reference",
         "account",
         "group",
         "created_at",
@@ -303,6 +320,7 @@ class InvestigationAdmin(admin.ModelAdmin):
         "notes",
     ]
     readonly_fields = [
+        "reference",
         "account",
         "group",
         "created_at",

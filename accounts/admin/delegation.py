@@ -2,29 +2,58 @@
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from accounts import audit, services
 from accounts.admin.core import ReadOnlyAdminMixin
 from accounts.models import EmailDelivery, PreRegistration, SmsDelivery, ValidationRequest
+from accounts.phones import MobileNumberField, for_display
+
+
+class PreRegistrationForm(forms.ModelForm):
+    """The mobile number with one clear message; the date of birth is checked by the model."""
+
+    mobile_phone = MobileNumberField(
+        label=_("mobile phone"),
+        help_text=_(
+            "The temporary password is texted to this number; administrators cannot change it. "
+            "For example 613 555-0123, or +44 7400 123456 abroad."
+        ),
+    )
+
+    class Meta:
+        model = PreRegistration
+        fields = [
+            "account",
+            "last_name",
+            "first_name",
+            "date_of_birth",
+            "mobile_phone",
+            "email",
+            "language",
+        ]
 
 
 @admin.register(PreRegistration)
 class PreRegistrationAdmin(admin.ModelAdmin):
     """The people an account's administrators may add; saved through the service (audited)."""
 
+    form = PreRegistrationForm
     list_display = [
         "last_name",
         "first_name",
         "account",
         "date_of_birth",
-        "mobile_phone",
+        "mobile",
         "email",
+        "language",
         "used_at",
         "user",
     ]
-    list_filter = [("used_at", admin.EmptyFieldListFilter), "created_at"]
+    list_filter = [("used_at", admin.EmptyFieldListFilter), "language", "created_at"]
     search_fields = [
         "last_name",
         "first_name",
@@ -43,12 +72,23 @@ class PreRegistrationAdmin(admin.ModelAdmin):
         "date_of_birth",
         "mobile_phone",
         "email",
+        "language",
         "created_at",
         "created_by",
         "used_at",
         "user",
     ]
-    readonly_fields = ["created_at", "created_by", "used_at", "user"]
+    readonly_fields = ["mobile", "created_at", "created_by", "used_at", "user"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and obj.used_at is not None:  # read-only: the number as people read it
+            return ["mobile" if name == "mobile_phone" else name for name in fields]
+        return fields
+
+    @admin.display(description=_("mobile phone"), ordering="mobile_phone")
+    def mobile(self, obj: PreRegistration) -> str:
+        return for_display(obj.mobile_phone)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Once a user was made from it, it is the record of who they were said to be.

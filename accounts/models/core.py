@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from localflavor.ca.models import CAPostalCodeField, CAProvinceField
 
 from accounts.postal import validate_postal_code
-from accounts.rights import Right
+from accounts.rights import DEFAULT_RIGHT_CHOICES, HIGHEST_DEFAULT_RIGHT, Right
 
 customer_number_validator = RegexValidator(
     r"^\d{10}$", _("A customer number has exactly 10 digits.")
@@ -34,6 +34,16 @@ class User(AbstractUser):
         _("must set up two-factor authentication"), default=False
     )
 
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """How pages, e-mails and messages name the person: "First Last", or their e-mail
+        address when the profile has no name (allauth's sign-in message too, through
+        ACCOUNT_USER_DISPLAY). Never the username, which sign-up makes up from the address."""
+        return self.get_full_name() or self.email or self.username
+
     def has_temporary_password(self) -> bool:
         return self.temporary_password_expires_at is not None
 
@@ -57,9 +67,10 @@ class BusinessAccount(models.Model):
     province = CAProvinceField(_("province"))
     postal_code = CAPostalCodeField(_("postal code"), validators=[validate_postal_code])
     # What a user who links the account themselves receives on the whole account; its
-    # administrators choose it (PRIMARY contacts become administrators with every right).
+    # administrators choose it (PRIMARY contacts become administrators with every right). At
+    # most MANAGE: knowing the account's numbers must never be enough to validate.
     default_right = models.PositiveSmallIntegerField(
-        _("rights of self-linked users"), choices=Right.choices, default=Right.CONSULT
+        _("rights of self-linked users"), choices=DEFAULT_RIGHT_CHOICES, default=Right.CONSULT
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -67,6 +78,12 @@ class BusinessAccount(models.Model):
         verbose_name = _("business account")
         verbose_name_plural = _("business accounts")
         ordering = ["legal_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(default_right__lte=HIGHEST_DEFAULT_RIGHT),
+                name="default_right_at_most_manage",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.legal_name} ({self.customer_number})"

@@ -1,4 +1,7 @@
+import datetime
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
@@ -6,6 +9,24 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from accounts.models.core import BusinessAccount
+from accounts.phones import validate_mobile_number
+
+OLDEST_AGE_YEARS = 120
+
+
+def validate_date_of_birth(value: datetime.date) -> None:
+    """Refuse a date of birth in the future or more than 120 years ago: a typing mistake."""
+    today = timezone.localdate()
+    try:
+        oldest = today.replace(year=today.year - OLDEST_AGE_YEARS)
+    except ValueError:  # 29 February
+        oldest = today.replace(year=today.year - OLDEST_AGE_YEARS, day=28)
+    if not oldest <= value <= today:
+        raise ValidationError(
+            _("Enter a date of birth in the past, at most %(years)s years ago."),
+            code="unlikely_date_of_birth",
+            params={"years": OLDEST_AGE_YEARS},
+        )
 
 
 class PreRegistration(models.Model):
@@ -22,9 +43,27 @@ class PreRegistration(models.Model):
     )
     last_name = models.CharField(_("last name"), max_length=150)
     first_name = models.CharField(_("first name"), max_length=150)
-    date_of_birth = models.DateField(_("date of birth"))
-    mobile_phone = PhoneNumberField(_("mobile phone"), region="CA")
-    email = models.EmailField(_("e-mail"), blank=True)
+    date_of_birth = models.DateField(_("date of birth"), validators=[validate_date_of_birth])
+    # The only source of the number the temporary password is texted to: administrators cannot
+    # change it, support staff can.
+    mobile_phone = PhoneNumberField(
+        _("mobile phone"), region="CA", validators=[validate_mobile_number]
+    )
+    email = models.EmailField(
+        _("e-mail"),
+        blank=True,
+        help_text=_(
+            "When given, the person's identifier: the administrator cannot change it. Left "
+            "empty, the administrator enters it. Either way the person confirms it."
+        ),
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=5,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text=_("Language of the e-mails and text message the person receives."),
+    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -6,6 +8,15 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models.core import BusinessAccount
 from accounts.models.links import LinkNotice
+
+# No 0/O, 1/I/L or U: a reference is read out over the phone to the group that investigates.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_investigation_reference() -> str:
+    """A random reference such as "INV-7KQ2-9XM4": tells nothing of how many reports exist."""
+    code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
+    return f"INV-{code[:4]}-{code[4:]}"
 
 
 class Investigation(models.Model):
@@ -20,6 +31,14 @@ class Investigation(models.Model):
         IN_PROGRESS = "in_progress", _("In progress")
         CLOSED = "closed", _("Closed")
 
+    # What the reporter is given and quotes on the phone; the row id stays internal.
+    reference = models.CharField(
+        _("reference"),
+        max_length=13,
+        unique=True,
+        default=new_investigation_reference,
+        editable=False,
+    )
     account = models.ForeignKey(
         BusinessAccount,
         on_delete=models.PROTECT,
@@ -69,7 +88,7 @@ class Investigation(models.Model):
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.account}"
+        return f"{self.reference} {self.account}"
 
 
 class AuditEvent(models.Model):
@@ -79,6 +98,14 @@ class AuditEvent(models.Model):
         LINKED = "linked", _("Account linked")
         LINK_REFUSED = "link_refused", _("Link attempt refused")
         LINK_LOCKED_OUT = "link_locked_out", _("Link attempt during a lock-out")
+        LINK_STEP_UP_REQUIRED = (
+            "link_step_up_required",
+            _("Link attempt asked for a second factor (customer number under attack)"),
+        )
+        LINK_GUESSING_ALERT = (
+            "link_guessing_alert",
+            _("Many failed link attempts on one customer number"),
+        )
         LINK_REMOVED = "link_removed", _("Link removed")
         REMOVAL_LINK_REFUSED = "removal_link_refused", _("Removal link refused")
         SUSPICIOUS_ACTIVITY_REPORTED = (

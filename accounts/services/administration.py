@@ -7,20 +7,11 @@ from django.db import transaction
 from accounts import audit
 from accounts.models import AccountLink, AuditEvent, Grant, PreRegistration, User
 from accounts.rights import Right
-from accounts.services.guards import keep_an_administrator, lock_account
+from accounts.services.guards import keep_an_administrator, lock_links
 from outages.features import Feature
 from outages.gate import ensure_open
 
 Event = AuditEvent.Event
-
-
-def _active_links(link_ids: Iterable[int]) -> list[AccountLink]:
-    return list(
-        AccountLink.objects.select_for_update(of=("self",))
-        .select_related("user", "account")
-        .filter(pk__in=list(link_ids), status=AccountLink.Status.ACTIVE)
-        .order_by("pk")
-    )
 
 
 def mark_administrators(*, actor: User, link_ids: Iterable[int], ip: str | None) -> int:
@@ -32,7 +23,7 @@ def mark_administrators(*, actor: User, link_ids: Iterable[int], ip: str | None)
     ensure_open(Feature.DELEGATED_USERS)
     changed = 0
     with transaction.atomic():
-        for link in _active_links(link_ids):
+        for link in lock_links(link_ids):
             if link.is_administrator:
                 continue
             link.is_administrator = True
@@ -48,14 +39,13 @@ def mark_administrators(*, actor: User, link_ids: Iterable[int], ip: str | None)
 
 def unmark_administrators(*, actor: User, link_ids: Iterable[int], ip: str | None) -> int:
     """Take the administrator role away (rights stay). Raises LastAdministrator, changing none,
-    when one of them is their account's only administrator."""
+    when that would leave an account without an administrator who validates on all of it."""
     ensure_open(Feature.DELEGATED_USERS)
     changed = 0
     with transaction.atomic():
-        for link in _active_links(link_ids):
+        for link in lock_links(link_ids):
             if not link.is_administrator:
                 continue
-            lock_account(link.account)
             keep_an_administrator(account=link.account, losing=link)
             link.is_administrator = False
             link.save(update_fields=["is_administrator"])

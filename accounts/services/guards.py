@@ -1,10 +1,16 @@
-"""Rules several services share: who acts, the last administrator, work after commit."""
+"""Rules several services share: the lock order, the last administrator, work after commit.
 
-from collections.abc import Callable
+The lock order: every change to an account's links locks the account's row first, then the
+links (several accounts: by account id, then by link id). Two removals that took the same rows
+in opposite orders could each wait for the other, and PostgreSQL would end one with an error.
+"""
+
+from collections.abc import Callable, Iterable
 from functools import partial
 
 from django.db import transaction
 
+from accounts import rights
 from accounts.exceptions import LastAdministrator
 from accounts.models import AccountLink, BusinessAccount
 
@@ -14,22 +20,37 @@ def lock_account(account: BusinessAccount) -> BusinessAccount:
     return BusinessAccount.objects.select_for_update().get(pk=account.pk)
 
 
-def keep_an_administrator(*, account: BusinessAccount, losing: AccountLink) -> None:
-    """Raise LastAdministrator when `losing` is the account's only active administrator.
+def lock_links(link_ids: Iterable[int]) -> list[AccountLink]:
+    """The active links among `link_ids`, locked in the one order: their accounts, then them.
 
-    Call it inside the transaction, after lock_account(), so two administrators removing each
-    other at once cannot both pass.
+    Call inside a transaction. A link never changes account, so the accounts to lock are read
+    without a lock; a link removed meanwhile is left out once its account is locked.
     """
-    if not losing.is_administrator or losing.status != AccountLink.Status.ACTIVE:
-        return
-    others = (
-        AccountLink.objects.filter(
-            account=account, status=AccountLink.Status.ACTIVE, is_administrator=True
-        )
-        .exclude(pk=losing.pk)
-        .exists()
+    ids = list(link_ids)
+    account_ids = AccountLink.objects.filter(pk__in=ids).values("account_id")
+    list(BusinessAccount.objects.select_for_update().filter(pk__in=account_ids).order_by("pk"))
+    return list(
+        AccountLink.objects.select_for_update(of=("self",))
+        .select_related("user", "account")
+        .filter(pk__in=ids, status=AccountLink.Status.ACTIVE)
+        .order_by("account_id", "pk")
     )
-    if not others:
+
+
+def keep_an_administrator(
+    *, account: BusinessAccount, losing: AccountLink, still_validates: bool = False
+) -> None:
+    """Raise LastAdministrator when the change to `losing` would leave `account` without an
+    administrator holding VALIDATE on the whole of it.
+
+    `losing` is removed or loses the administrator role, or (`still_validates=False`) keeps the
+    role without VALIDATE on the whole account. Call it inside the transaction, after
+    lock_account(), so two administrators removing each other at once cannot both pass.
+    """
+    if still_validates:
+        return
+    able = set(rights.administrators_who_validate(account).values_list("pk", flat=True))
+    if able == {losing.pk}:
         raise LastAdministrator()
 
 

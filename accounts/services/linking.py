@@ -14,6 +14,7 @@ from accounts.exceptions import (
     AlreadyLinked,
     LinkAlreadyRemoved,
     LinkLockedOut,
+    LinkNeedsSecondFactor,
     LinkRefused,
     RemovalLinkError,
 )
@@ -33,7 +34,7 @@ from accounts.models import (
 )
 from accounts.postal import normalise_postal_code
 from accounts.rights import Right
-from accounts.services.guards import after_commit, keep_an_administrator, lock_account
+from accounts.services.guards import after_commit, keep_an_administrator, lock_account, lock_links
 from outages.features import Feature
 from outages.gate import ensure_open
 
@@ -76,28 +77,72 @@ def link_account(
     postal_code: str,
     contract_number: str = "",
     ip: str | None,
+    second_factor_confirmed: bool = False,
 ) -> AccountLink:
     """Link `user` to the account that every proof matches and tell its contacts.
 
-    Raises FeatureClosed (maintenance), LinkLockedOut (too many failures by this user, from this
-    address or on this customer number), LinkRefused (the same for any wrong or malformed proof
-    and for an unknown account) or AlreadyLinked.
+    `second_factor_confirmed`: the user re-entered their second factor moments ago (the view
+    asks accounts.second_factor).
+
+    Raises FeatureClosed (maintenance), LinkLockedOut (too many failures by this user or from
+    this address), LinkNeedsSecondFactor (the typed customer number is under attack and no fresh
+    second factor was given), LinkRefused (the same for any wrong or malformed proof and for an
+    unknown account) or AlreadyLinked.
     """
     ensure_open(Feature.ACCOUNT_LINKING)
     proofs = _Proofs.from_typed(customer_number, postal_code, contract_number)
-    keys = throttle.link_keys(user_id=user.pk, ip=ip, customer_number=proofs.throttle_key)
-    until = throttle.locked_until(keys)
-    if until is not None:
-        audit.record(actor=user, account=None, event=Event.LINK_LOCKED_OUT, ip=ip, until=until)
-        raise LinkLockedOut(until)
+    mine = throttle.link_keys(user_id=user.pk, ip=ip)
+    number = throttle.number_keys(proofs.throttle_key)
+    _stop_if_locked(
+        user=user,
+        proofs=proofs,
+        mine=mine,
+        number=number,
+        ip=ip,
+        stepped_up=second_factor_confirmed,
+    )
     check = selectors.check_link_proofs(
         customer_number=proofs.customer_number,
         postal_code=proofs.postal_code,
         contract_number=proofs.contract_number,
     )
     if not check.matched or check.account is None:
-        _refuse(user=user, account=check.account, proofs=proofs, keys=keys, ip=ip)
+        _refuse(user=user, account=check.account, proofs=proofs, mine=mine, number=number, ip=ip)
     return _create_link(user=user, account=check.account, ip=ip)
+
+
+def _stop_if_locked(
+    *,
+    user: User,
+    proofs: _Proofs,
+    mine: list[throttle.Key],
+    number: list[throttle.Key],
+    ip: str | None,
+    stepped_up: bool,
+) -> None:
+    """Refuse a locked-out user or address; on a number under attack, ask for a second factor.
+
+    Strangers' failures on a customer number must not lock out the person whose details are
+    right, yet must not let guessing go on unhindered: while the number is locked, only a user
+    who has just confirmed their second factor may try it (a guesser spreading over many
+    profiles and addresses would need a second factor on each). Asked before any proof is
+    checked, with the same work whatever was typed, so the question reveals nothing.
+    """
+    until = throttle.locked_until(mine)
+    if until is not None:
+        audit.record(actor=user, account=None, event=Event.LINK_LOCKED_OUT, ip=ip, until=until)
+        raise LinkLockedOut(until)
+    attacked_until = throttle.locked_until(number)
+    if attacked_until is not None and not stepped_up:
+        audit.record(
+            actor=user,
+            account=None,
+            event=Event.LINK_STEP_UP_REQUIRED,
+            ip=ip,
+            typed_customer_number=proofs.throttle_key,
+            until=attacked_until,
+        )
+        raise LinkNeedsSecondFactor(attacked_until)
 
 
 def _refuse(
@@ -105,11 +150,15 @@ def _refuse(
     user: User,
     account: BusinessAccount | None,
     proofs: _Proofs,
-    keys: list[throttle.Key],
+    mine: list[throttle.Key],
+    number: list[throttle.Key],
     ip: str | None,
 ) -> NoReturn:
-    """Count and audit a failed attempt, then raise LinkRefused (or LinkLockedOut at the limit)."""
-    locked = throttle.note_failure(keys)
+    """Count and audit a failed attempt, then raise LinkRefused (or LinkLockedOut when this user
+    or address just reached its limit). A number reaching its limit alerts staff and the
+    account's administrators; the person who typed wrong details is simply refused."""
+    locked = throttle.note_failure(mine)
+    attacked = throttle.note_failure(number)
     audit.record(
         actor=user,
         account=account,  # kept for staff and administrators; never shown to the person trying
@@ -118,6 +167,16 @@ def _refuse(
         typed_customer_number=proofs.throttle_key,
         locked_until=locked,
     )
+    if attacked is not None:
+        audit.record(
+            actor=user,
+            account=account,
+            event=Event.LINK_GUESSING_ALERT,
+            ip=ip,
+            typed_customer_number=proofs.throttle_key,
+            failures=throttle.limit_of(number[0]),
+            second_factor_until=attacked,
+        )
     if locked is not None:
         raise LinkLockedOut(locked)
     raise LinkRefused()
@@ -170,10 +229,11 @@ def _create_notices(link: AccountLink) -> list[LinkNotice]:
 
 
 def remove_own_link(*, user: User, account: BusinessAccount, ip: str | None) -> AccountLink:
-    """The user stops acting for `account`.
+    """The user stops acting for `account` (an administrator confirmed a fresh second factor in
+    the view).
 
     Raises FeatureClosed, LinkAlreadyRemoved, or LastAdministrator when they are its only
-    administrator.
+    administrator holding VALIDATE on the whole account.
     """
     ensure_open(Feature.LINK_REMOVAL)
     with transaction.atomic():
@@ -195,6 +255,9 @@ def remove_link_with_token(*, token: str, ip: str | None) -> LinkNotice:
     ensure_open(Feature.LINK_REMOVAL)
     try:
         with transaction.atomic():
+            # The lock order of every removal: the account, then the link. Read once to learn
+            # the account, then again locked (a parallel removal may have spent it meanwhile).
+            lock_account(removal_links.notice_for_token(token).link.account)
             notice = removal_links.notice_for_token(token, for_update=True)
             _remove(
                 notice.link,
@@ -215,18 +278,13 @@ def remove_link_with_token(*, token: str, ip: str | None) -> LinkNotice:
 def remove_links_by_staff(*, actor: User, link_ids: Iterable[int], ip: str | None) -> int:
     """Support staff remove links from the admin; returns how many were active.
 
-    Raises LastAdministrator (and removes none) when one is an account's only administrator.
+    Raises LastAdministrator (and removes none) when that would leave an account without an
+    administrator holding VALIDATE on the whole of it.
     """
     ensure_open(Feature.LINK_REMOVAL)
     with transaction.atomic():
-        links = (
-            AccountLink.objects.select_for_update(of=("self",))
-            .select_related("user", "account")
-            .filter(pk__in=list(link_ids), status=AccountLink.Status.ACTIVE)
-        )
         removed = 0
-        for link in links:
-            lock_account(link.account)
+        for link in lock_links(link_ids):
             keep_an_administrator(account=link.account, losing=link)
             _remove(link, by=actor, via=AccountLink.RemovedVia.STAFF, ip=ip)
             after_commit(tasks.send_link_removed_email.delay, link_id=link.pk)
@@ -328,6 +386,7 @@ def _open_investigation(
             event=Event.SUSPICIOUS_ACTIVITY_REPORTED,
             ip=ip,
             investigation_id=investigation.pk,
+            reference=investigation.reference,
             group=group,
             reporter_email=investigation.reporter_email,
         )

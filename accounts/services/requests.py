@@ -133,6 +133,21 @@ def may_decide(
     return rights.may_validate(user, action, request.account, request.payload, summary)
 
 
+def may_see(
+    user: User, request: ValidationRequest, summary: rights.RightsSummary | None = None
+) -> bool:
+    """Whether `user` may read `request`, whose payload carries personal data (a newcomer's date
+    of birth, e-mail and mobile): its preparer, and whoever may prepare or validate its action
+    now. Nobody else learns it exists."""
+    if request.prepared_by_id == user.pk:
+        return True
+    try:
+        action = validation.action_for(request.kind)
+    except validation.UnknownAction:  # no app says who may act on it any more
+        return False
+    return rights.may_prepare(user, action, request.account, request.payload, summary)
+
+
 def _decidable(
     *, actor: User, account: BusinessAccount, request_id: int
 ) -> tuple[ValidationRequest, validation.Action]:

@@ -6,15 +6,20 @@ whose approval calls these same functions with the validator as actor. Nobody gi
 do not hold themselves on the target.
 """
 
+from dataclasses import dataclass
+
 from allauth.account.models import EmailAddress
+from allauth.utils import generate_unique_username
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
-from accounts import audit, rights
+from accounts import audit, rights, selectors
 from accounts.exceptions import (
+    DefaultRightTooHigh,
     ForeignContract,
     InvalidPersonDetails,
     NoRightChosen,
@@ -69,18 +74,40 @@ def check_rights(*, actor: User, account: BusinessAccount, chosen: RightSet) -> 
         raise RightsBeyondYours()
 
 
-def clean_person(*, email: str, phone: str) -> tuple[str, PhoneNumber]:
-    """The e-mail (trimmed, lower-cased domain) and the E.164 mobile, or InvalidPersonDetails."""
-    email = (email or "").strip()
+@dataclass(frozen=True)
+class NewPerson:
+    """Who is added: where the identifier, the temporary password and their language go."""
+
+    email: str
+    phone: PhoneNumber
+    language: str
+
+
+def clean_person(*, person: PreRegistration, email: str = "", language: str = "") -> NewPerson:
+    """The person as support recorded them, or InvalidPersonDetails.
+
+    The mobile number is always the recorded one: the administrator cannot send the password
+    elsewhere. So is the e-mail when support recorded one (`email` may only repeat it);
+    otherwise the administrator's `email`. `language` corrects the recorded language.
+    """
+    recorded, typed = person.email.strip(), (email or "").strip()
+    if recorded and typed and typed.lower() != recorded.lower():
+        raise InvalidPersonDetails()
+    number = mobile_number(person.mobile_phone)
+    language = language or person.language
+    if number is None or language not in dict(settings.LANGUAGES):
+        raise InvalidPersonDetails()
+    return NewPerson(email=_clean_email(recorded or typed), phone=number, language=language)
+
+
+def _clean_email(email: str) -> str:
+    """The address with its domain lower-cased, or InvalidPersonDetails."""
     try:
         validate_email(email)
     except ValidationError:
         raise InvalidPersonDetails() from None
-    number = mobile_number(phone)
-    if number is None:
-        raise InvalidPersonDetails()
     local, _, domain = email.rpartition("@")
-    return f"{local}@{domain.lower()}", number
+    return f"{local}@{domain.lower()}"
 
 
 def available_pre_registration(
@@ -100,13 +127,13 @@ def check_new_user(
     actor: User,
     account: BusinessAccount,
     pre_registration_id: int,
-    email: str,
-    phone: str,
+    email: str = "",
+    language: str = "",
     chosen: RightSet,
 ) -> None:
     """Everything add_user refuses, checked before a request is queued."""
-    available_pre_registration(account=account, pre_registration_id=pre_registration_id)
-    clean_person(email=email, phone=phone)
+    person = available_pre_registration(account=account, pre_registration_id=pre_registration_id)
+    clean_person(person=person, email=email, language=language)
     check_rights(actor=actor, account=account, chosen=chosen)
 
 
@@ -118,20 +145,21 @@ def add_user(
     actor: User,
     account: BusinessAccount,
     pre_registration_id: int,
-    email: str,
-    phone: str,
+    email: str = "",
+    language: str = "",
     chosen: RightSet,
     ip: str | None,
 ) -> AccountLink:
     """Turn a pre-registered person into a user of `account` with `chosen` rights, at once.
 
-    A new profile gets its identifier by e-mail and a temporary password by SMS; a person who
-    already has a profile (same e-mail) is given access and told by e-mail. Raises
-    FeatureClosed, NotAllowed, RightsBeyondYours, NoRightChosen, ForeignContract,
-    InvalidPersonDetails, PreRegistrationUnavailable or UserAlreadyLinked.
+    The person is who support recorded (see clean_person: `email` only when support left it
+    empty, `language` a correction). A new profile gets its identifier by e-mail, which it must
+    confirm, and a temporary password by text to the recorded mobile; a person whose profile has
+    this address confirmed is given access and told by e-mail. Raises FeatureClosed, NotAllowed,
+    RightsBeyondYours, NoRightChosen, ForeignContract, InvalidPersonDetails,
+    PreRegistrationUnavailable or UserAlreadyLinked.
     """
     ensure_open(Feature.DELEGATED_USERS)
-    email, number = clean_person(email=email, phone=phone)
     try:
         with transaction.atomic():
             lock_account(account)
@@ -140,7 +168,8 @@ def add_user(
             person = available_pre_registration(
                 account=account, pre_registration_id=pre_registration_id, for_update=True
             )
-            user, created = _user_for(person, email=email, language=actor.language)
+            new = clean_person(person=person, email=email, language=language)
+            user, created = _user_for(person, new)
             link = AccountLink.objects.create(
                 user=user,
                 account=account,
@@ -159,34 +188,47 @@ def add_user(
                 user_email=user.email,
                 pre_registration_id=person.pk,
                 new_profile=created,
+                language=user.language,
                 rights=chosen.to_payload(),
             )
-            _tell_new_user(link, chosen=chosen, created=created, phone=number.as_e164)
+            _tell_new_user(link, chosen=chosen, created=created, phone=new.phone.as_e164)
     except IntegrityError:  # one active link per user and account: they act for it already
         raise UserAlreadyLinked() from None
     return link
 
 
-def _user_for(person: PreRegistration, *, email: str, language: str) -> tuple[User, bool]:
-    """The profile that signs in with `email`, made when there is none (no usable password yet:
-    the SMS task sets the temporary one)."""
-    address = EmailAddress.objects.filter(email__iexact=email).select_related("user").first()
-    existing = address.user if address else User.objects.filter(email__iexact=email).first()
+def _user_for(person: PreRegistration, new: NewPerson) -> tuple[User, bool]:
+    """The profile whose owner confirmed `new.email`, or a new one (no usable password yet: the
+    SMS task sets the temporary one).
+
+    Never a profile that merely lists the address unconfirmed: anyone can add any address to
+    their own profile, and would then receive this person's access.
+    """
+    existing = selectors.profile_with_confirmed_email(email=new.email)
     if existing is not None:
         return existing, False
     user = User(
-        username=email,
-        email=email,
+        username=_free_username(new.email),
+        email=new.email,
         first_name=person.first_name,
         last_name=person.last_name,
-        language=language,
+        language=new.language,
         must_enrol_second_factor=True,
     )
     user.set_unusable_password()
     user.save()
-    # The administrator entered the address and the identifier is sent to it.
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    # Typed by support or an administrator, the address proves nothing until its owner follows
+    # the link allauth e-mails at their first sign-in (ACCOUNT_EMAIL_VERIFICATION = "mandatory"):
+    # until then it cannot sign in, and it does not count as a PRIMARY contact's.
+    EmailAddress.objects.create(user=user, email=new.email, verified=False, primary=True)
     return user, True
+
+
+def _free_username(email: str) -> str:
+    """The address itself, unless an unconfirmed profile made for it earlier holds that name."""
+    if not User.objects.filter(username__iexact=email).exists():
+        return email
+    return generate_unique_username([email, "user"])
 
 
 def _tell_new_user(link: AccountLink, *, chosen: RightSet, created: bool, phone: str) -> None:
@@ -231,7 +273,7 @@ def change_rights(
     """Replace a user's rights on `account` by `chosen`, at once; the user is told by e-mail.
 
     Raises FeatureClosed, NotAllowed, UserNotLinked, OwnAccess, RightsBeyondYours,
-    NoRightChosen or ForeignContract.
+    NoRightChosen, ForeignContract or LastAdministrator.
     """
     ensure_open(Feature.DELEGATED_USERS)
     with transaction.atomic():
@@ -239,6 +281,11 @@ def change_rights(
         require_user_administrator(actor=actor, account=account, level=Right.VALIDATE)
         link = locked_user_link(actor=actor, account=account, link_id=link_id)
         check_rights(actor=actor, account=account, chosen=chosen)
+        keep_an_administrator(
+            account=account,
+            losing=link,
+            still_validates=(chosen.level_on(None) or 0) >= Right.VALIDATE,
+        )
         before = RightSet.of_link(link)
         _write_grants(link, chosen)
         audit.record(
@@ -294,11 +341,17 @@ def remove_user(
 def set_default_right(
     *, actor: User, account: BusinessAccount, level: Right, ip: str | None
 ) -> BusinessAccount:
-    """Choose what users who link the account themselves receive on the whole account."""
+    """Choose what users who link the account themselves receive on the whole account.
+
+    Raises FeatureClosed, NotAllowed, or DefaultRightTooHigh above rights.HIGHEST_DEFAULT_RIGHT
+    (anyone who knows the account's numbers can link it).
+    """
     ensure_open(Feature.DELEGATED_USERS)
     with transaction.atomic():
         account = lock_account(account)
         require_user_administrator(actor=actor, account=account, level=Right.VALIDATE)
+        if level > rights.HIGHEST_DEFAULT_RIGHT:
+            raise DefaultRightTooHigh()
         before = account.default_right
         account.default_right = level
         account.save(update_fields=["default_right"])

@@ -5,8 +5,10 @@ from accounts.views.linking import (
     link_account,
     removal,
     removal_report,
+    removal_report_done,
     remove_own_link,
     report_activity,
+    report_done,
     security,
 )
 from accounts.views.users import (
@@ -33,9 +35,11 @@ __all__ = [
     "reject",
     "removal",
     "removal_report",
+    "removal_report_done",
     "remove",
     "remove_own_link",
     "report_activity",
+    "report_done",
     "request_detail",
     "review",
     "rights_custom",

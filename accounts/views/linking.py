@@ -4,33 +4,37 @@ import datetime
 import logging
 from typing import Any
 
+from allauth.core.exceptions import ReauthenticationRequired
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts import audit, removal_links, rights, selectors, services, throttle
+from accounts import audit, removal_links, rights, second_factor, selectors, services, throttle
 from accounts.exceptions import (
     AlreadyLinked,
     LastAdministrator,
     LinkAlreadyRemoved,
     LinkLockedOut,
+    LinkNeedsSecondFactor,
     LinkRefused,
     RemovalLinkError,
     RemovalLinkExpired,
     RemovalLinkInvalid,
 )
 from accounts.forms import LinkAccountForm, SuspiciousActivityForm
-from accounts.models import LinkNotice, User
+from accounts.models import BusinessAccount, Investigation, LinkNotice, User
 from accounts.rights import Right
 from accounts.rightsets import RightSet
+from accounts.second_factor import second_factor_confirmed
 from outages.decorators import closed_response, feature_required
 from outages.features import Feature
 from outages.gate import FeatureClosed, closure_for
@@ -64,11 +68,18 @@ def link_account(request: SignedInRequest) -> HttpResponse:
 
 def _attempt_link(request: SignedInRequest, form: LinkAccountForm, ip: str | None) -> HttpResponse:
     try:
-        link = services.link_account(user=request.user, ip=ip, **form.cleaned_data)
+        link = services.link_account(
+            user=request.user,
+            ip=ip,
+            second_factor_confirmed=second_factor.confirmed_recently(request),
+            **form.cleaned_data,
+        )
     except FeatureClosed as closed:
         return closed_response(request, closed.closure)
     except LinkLockedOut as locked:
         return _locked_out(request, locked.until)
+    except LinkNeedsSecondFactor as needed:
+        return _needs_second_factor(request, needed)
     except AlreadyLinked as already:
         messages.info(request, already.message)
         return redirect("accounts:detail", already.account.pk)
@@ -87,6 +98,15 @@ def _locked_out(request: HttpRequest, until: datetime.datetime) -> HttpResponse:
     response = render(request, "accounts/locked_out.html", {"until": until}, status=429)
     response["Retry-After"] = str(max(1, int((until - timezone.now()).total_seconds())))
     return response
+
+
+def _needs_second_factor(request: SignedInRequest, needed: LinkNeedsSecondFactor) -> HttpResponse:
+    """The customer number is under attack: confirm the second factor, or learn how to."""
+    if is_mfa_enabled(request.user):
+        # allauth's middleware keeps this POST, asks for the code and then replays it.
+        raise ReauthenticationRequired()
+    context = {"until": needed.until, "message": needed.message}
+    return render(request, "accounts/link_needs_second_factor.html", context, status=403)
 
 
 @login_required
@@ -111,8 +131,16 @@ def account_detail(request: SignedInRequest, account_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def remove_own_link(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = rights.get_account_or_404(request.user, Right.CONSULT, account_id)
+    if rights.for_request(request).is_administrator(account):
+        # An administrator leaving changes who can run the account: a fresh second factor.
+        return _administrator_leaves(request, account)
+    return _leave(request, account)
+
+
+def _leave(request: SignedInRequest, account: BusinessAccount) -> HttpResponse:
     if request.method == "GET":  # the confirmation page; only the POST removes
-        return render(request, "accounts/remove_own_link.html", {"account": account})
+        context = {"account": account, **_what_leaving_leaves(request, account)}
+        return render(request, "accounts/remove_own_link.html", context)
     try:
         services.remove_own_link(user=request.user, account=account, ip=audit.ip_of(request))
     except FeatureClosed as closed:
@@ -129,6 +157,23 @@ def remove_own_link(request: SignedInRequest, account_id: int) -> HttpResponse:
     return redirect("home")
 
 
+_administrator_leaves = second_factor_confirmed(_leave)
+
+
+def _what_leaving_leaves(request: SignedInRequest, account: BusinessAccount) -> dict[str, Any]:
+    """What the confirmation page tells an administrator: how many administrators who can
+    validate there are, and whether they are the last one (leaving is then refused)."""
+    if not rights.for_request(request).is_administrator(account):
+        return {"administrator": False}
+    able = list(rights.administrators_who_validate(account).values_list("user_id", flat=True))
+    return {
+        "administrator": True,
+        "validating_administrators": len(able),
+        "validates": request.user.pk in able,
+        "last_administrator": able == [request.user.pk],
+    }
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_activity(request: SignedInRequest, account_id: int) -> HttpResponse:
@@ -140,13 +185,47 @@ def report_activity(request: SignedInRequest, account_id: int) -> HttpResponse:
         context["action"] = reverse("accounts:report", args=[account.pk])
         status = 400 if form.is_bound else 200
         return render(request, "accounts/report_form.html", context, status=status)
-    context["investigation"] = services.report_by_user(
+    investigation = services.report_by_user(
         user=request.user,
         account=account,
         description=form.cleaned_data["description"],
         ip=audit.ip_of(request),
     )
+    _remember_report(request, f"account:{account.pk}", investigation)
+    return redirect("accounts:report_done", account.pk)  # a refresh must not file it again
+
+
+@login_required
+@require_GET
+def report_done(request: SignedInRequest, account_id: int) -> HttpResponse:
+    account = rights.get_account_or_404(request.user, Right.CONSULT, account_id)
+    investigation = _reported(
+        request, f"account:{account.pk}", account=account, reporter_user=request.user
+    )
+    context = {
+        "account": account,
+        "routing": selectors.investigation_routing(account=account),
+        "investigation": investigation,
+    }
     return render(request, "accounts/report_done.html", context)
+
+
+# The reference of each report a browser just filed, by where it was filed: only that browser
+# (its session) sees it on the done page; anyone else gets a 404.
+REPORTS_SESSION_KEY = "accounts:reports"
+
+
+def _remember_report(request: HttpRequest, scope: str, investigation: Investigation) -> None:
+    reports = dict(request.session.get(REPORTS_SESSION_KEY, {}))
+    reports[scope] = investigation.reference
+    request.session[REPORTS_SESSION_KEY] = reports
+
+
+def _reported(request: HttpRequest, scope: str, **reporter: Any) -> Investigation:
+    reference = request.session.get(REPORTS_SESSION_KEY, {}).get(scope)
+    if not reference:
+        raise Http404
+    return get_object_or_404(Investigation, reference=reference, **reporter)
 
 
 @require_GET
@@ -211,9 +290,26 @@ def removal_report(request: HttpRequest, token: str) -> HttpResponse:
         context["action"] = reverse("accounts:removal_report", args=[token])
         status = 400 if form.is_bound else 200
         return _render_for_contact(request, notice, "accounts/report_form.html", context, status)
-    context["investigation"] = services.report_by_contact(
+    investigation = services.report_by_contact(
         notice=notice, description=form.cleaned_data["description"], ip=audit.ip_of(request)
     )
+    _remember_report(request, f"notice:{notice.pk}", investigation)
+    return redirect("accounts:removal_report_done", token)  # a refresh must not file it again
+
+
+@never_cache
+@require_GET
+def removal_report_done(request: HttpRequest, token: str) -> HttpResponse:
+    if _rate_limited(request):
+        return _too_many(request)
+    try:
+        notice = removal_links.notice_for_token(token, spent_ok=True)
+    except RemovalLinkError as refused:
+        return _refused(request, refused)
+    context = {
+        **_notice_context(notice),
+        "investigation": _reported(request, f"notice:{notice.pk}", reporter_notice=notice),
+    }
     return _render_for_contact(request, notice, "accounts/report_done.html", context)
 
 

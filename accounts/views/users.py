@@ -7,6 +7,7 @@ Thin: each view asks accounts.rights and the gate, keeps the flow's state in a s
 from typing import Any
 
 from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -29,7 +30,7 @@ from accounts.forms import (
     RightsWayForm,
 )
 from accounts.models import AccountLink, BusinessAccount, PreRegistration
-from accounts.phones import mobile_number
+from accounts.phones import for_display
 from accounts.rights import Right
 from accounts.rightsets import EDITABLE_PROFILES, RightSet
 from accounts.second_factor import second_factor_confirmed
@@ -108,9 +109,7 @@ def add_pick(request: SignedInRequest, account_id: int) -> HttpResponse:
     form = PickPersonForm(_posted(request), people=people)
     if form.is_valid():
         person = form.cleaned_data["person"]
-        draft = Draft(
-            pre_registration=person.pk, email=person.email, phone=str(person.mobile_phone)
-        )
+        draft = Draft(pre_registration=person.pk, email=person.email, language=person.language)
         drafts.save(request, account.pk, drafts.ADD, draft)
         return redirect("accounts:add_details", account.pk)
     context = {"account": account, "form": form, "has_people": people.exists(), "step": 1}
@@ -139,14 +138,20 @@ def add_details(request: SignedInRequest, account_id: int) -> HttpResponse:
     draft, person = _draft_person(request, account)
     if person is None:
         return redirect("accounts:add_user", account.pk)
-    initial = {"email": draft.email, "mobile_phone": draft.phone}
-    form = PersonDetailsForm(_posted(request), initial=initial)
+    initial = {"email": draft.email, "language": draft.language or person.language}
+    form = PersonDetailsForm(_posted(request), initial=initial, person=person)
     if form.is_valid():
         draft.email = form.cleaned_data["email"]
-        draft.phone = form.cleaned_data["mobile_phone"].as_e164
+        draft.language = form.cleaned_data["language"]
         drafts.save(request, account.pk, drafts.ADD, draft)
         return redirect("accounts:add_rights", account.pk)
-    context = {"account": account, "person": person, "form": form, "step": 2}
+    context = {
+        "account": account,
+        "person": person,
+        "phone": for_display(person.mobile_phone),
+        "form": form,
+        "step": 2,
+    }
     return render(
         request, "accounts/users/add_details.html", context, status=400 if form.errors else 200
     )
@@ -273,11 +278,15 @@ def review(request: SignedInRequest, account_id: int, link_id: int | None = None
     if draft.rights is None or (link is None and (person is None or not draft.has_person)):
         return redirect(_steps(account, link)["rights"])
     chosen = RightSet.from_payload(draft.rights)
+    existing = False
     if link is None and person is not None:
         kind = actions.ADD_USER
+        draft.email = person.email or draft.email  # support may have corrected it meanwhile
         payload = actions.add_user_payload(
-            person=person, email=draft.email, phone=draft.phone, chosen=chosen
+            person=person, email=draft.email, language=draft.language, chosen=chosen
         )
+        # Said on the page, never done silently: the service decides the same way.
+        existing = selectors.profile_with_confirmed_email(email=draft.email) is not None
     else:
         assert link is not None
         kind, payload = (
@@ -285,8 +294,10 @@ def review(request: SignedInRequest, account_id: int, link_id: int | None = None
             actions.change_rights_payload(link=link, chosen=chosen),
         )
     if request.method == "POST":
-        return _confirm(request, account, flow, kind, payload)
-    return _render_review(request, account, link, person, draft, chosen, kind, payload)
+        return _confirm(request, account, flow, kind, payload, existing=existing)
+    return _render_review(
+        request, account, link, person, draft, chosen, kind, payload, existing=existing
+    )
 
 
 def _render_review(
@@ -298,7 +309,8 @@ def _render_review(
     chosen: RightSet,
     kind: str,
     payload: dict,
-    status: int = 200,
+    *,
+    existing: bool,
 ) -> HttpResponse:
     contracts = selectors.account_contracts(account=account)
     context = {
@@ -306,7 +318,9 @@ def _render_review(
         "link": link,
         "person": person,
         "draft": draft,
-        "phone": _national(draft.phone),
+        "phone": for_display(person.mobile_phone) if person else "",
+        "message_language": dict(settings.LANGUAGES).get(draft.language, ""),
+        "existing_profile": existing,
         "rows": chosen.rows(contracts),
         "gives_validate": chosen.gives_validate,
         "previous_rows": RightSet.of_link(link).rows(contracts) if link else None,
@@ -316,11 +330,17 @@ def _render_review(
         "step": 4,
         "steps": _steps(account, link),
     }
-    return render(request, "accounts/users/review.html", context, status=status)
+    return render(request, "accounts/users/review.html", context)
 
 
 def _confirm(
-    request: SignedInRequest, account: BusinessAccount, flow: str, kind: str, payload: dict
+    request: SignedInRequest,
+    account: BusinessAccount,
+    flow: str,
+    kind: str,
+    payload: dict,
+    *,
+    existing: bool = False,
 ) -> HttpResponse:
     try:
         outcome = services.submit(
@@ -333,17 +353,22 @@ def _confirm(
         return redirect("accounts:users", account.pk)
     drafts.clear(request, account.pk, flow)
     rights.forget_for_request(request)
-    messages.success(request, _done_message(kind, outcome.queued))
+    messages.success(request, _done_message(kind, outcome.queued, existing=existing))
     return redirect("accounts:users", account.pk)
 
 
-def _done_message(kind: str, queued: bool) -> str:
+def _done_message(kind: str, queued: bool, *, existing: bool = False) -> str:
     if queued:
         return _("Your request was sent to the account's validators. You will be told by e-mail.")
+    if kind == actions.ADD_USER and existing:
+        return _(
+            "The person already had a profile: they were given access to this account and "
+            "told by e-mail."
+        )
     if kind == actions.ADD_USER:
         return _(
-            "The user was added and can act at once. They receive their identifier by e-mail "
-            "and a temporary password by text message."
+            "The user was added. They receive their identifier by e-mail, confirm their "
+            "address when they first sign in, and receive a temporary password by text message."
         )
     return _("The rights were changed; they apply at once. The user was told by e-mail.")
 
@@ -380,11 +405,6 @@ def audit_trail(request: SignedInRequest, account_id: int) -> HttpResponse:
         request.GET.get("page")
     )
     return render(request, "accounts/audit_trail.html", {"account": account, "page": page})
-
-
-def _national(phone: str) -> str:
-    number = mobile_number(phone)
-    return number.as_national if number is not None else phone
 
 
 def _posted(request: SignedInRequest) -> Any:

@@ -1,7 +1,11 @@
 """ "To validate": the requests preparers left for the account's validators, and their decision.
 
-Approving asks for the second factor again and runs the same service as acting directly.
+Approving asks for the second factor again and runs the same service as acting directly. A
+request shows only to its preparer and to whoever may prepare or validate its action
+(services.may_see): to anyone else it does not exist (404), its personal data with it.
 """
+
+from collections.abc import Iterable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -34,24 +38,41 @@ def _account(request: SignedInRequest, account_id: int) -> BusinessAccount:
 @require_GET
 def to_validate(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = _account(request, account_id)
-    pending = list(selectors.pending_requests(account=account))
     summary = rights.for_request(request)
-    for request_ in pending:
-        request_.account = account
+    pending = _visible(request, account, selectors.pending_requests(account=account), summary)
     context = {
         "account": account,
         "mine": [r for r in pending if r.prepared_by_id == request.user.pk],
         "to_decide": [r for r in pending if services.may_decide(request.user, r, summary)],
-        "decided": selectors.recent_decisions(account=account),
+        "decided": _visible(request, account, selectors.recent_decisions(account=account), summary),
     }
     return render(request, "accounts/validations/list.html", context)
 
 
-def _request_or_404(account: BusinessAccount, request_id: int) -> ValidationRequest:
+def _visible(
+    request: SignedInRequest,
+    account: BusinessAccount,
+    found: Iterable[ValidationRequest],
+    summary: rights.RightsSummary,
+) -> list[ValidationRequest]:
+    """The requests of `found` the user may see, asked in memory with their rights `summary`."""
+    visible = []
+    for request_ in found:
+        request_.account = account  # the same row: no query to read it again
+        if services.may_see(request.user, request_, summary):
+            visible.append(request_)
+    return visible
+
+
+def _request_or_404(
+    request: SignedInRequest, account: BusinessAccount, request_id: int
+) -> ValidationRequest:
     found = selectors.validation_request(account=account, request_id=request_id)
     if found is None:
         raise Http404
     found.account = account
+    if not services.may_see(request.user, found, rights.for_request(request)):
+        raise Http404  # the same answer as a request that does not exist
     return found
 
 
@@ -60,7 +81,7 @@ def _request_or_404(account: BusinessAccount, request_id: int) -> ValidationRequ
 @require_GET
 def request_detail(request: SignedInRequest, account_id: int, request_id: int) -> HttpResponse:
     account = _account(request, account_id)
-    found = _request_or_404(account, request_id)
+    found = _request_or_404(request, account, request_id)
     action = validation.action_for(found.kind)
     context = {
         "account": account,
@@ -80,7 +101,7 @@ def request_detail(request: SignedInRequest, account_id: int, request_id: int) -
 @second_factor_confirmed
 def approve(request: SignedInRequest, account_id: int, request_id: int) -> HttpResponse:
     account = _account(request, account_id)
-    _request_or_404(account, request_id)
+    _request_or_404(request, account, request_id)
     try:
         services.approve_request(
             actor=request.user, account=account, request_id=request_id, ip=audit.ip_of(request)
@@ -103,7 +124,7 @@ def approve(request: SignedInRequest, account_id: int, request_id: int) -> HttpR
 @require_POST
 def reject(request: SignedInRequest, account_id: int, request_id: int) -> HttpResponse:
     account = _account(request, account_id)
-    found = _request_or_404(account, request_id)
+    found = _request_or_404(request, account, request_id)
     form = RejectForm(request.POST)
     if not form.is_valid():
         action = validation.action_for(found.kind)

@@ -44,7 +44,7 @@ def with_totp(user: Any) -> MFAUser:
 
 
 def texted_password(body: str) -> str:
-    """The temporary password in the text a new user received."""
-    found = re.search(r"temporary password is (\S+) \.", body)
+    """The temporary password in the text a new user received: the word after "Portal:"."""
+    found = re.search(r"^[^:]+:\s(\S+)\s", body)
     assert found, body
     return found.group(1)

@@ -73,7 +73,6 @@ def add(admin, account, person, chosen=None, **overrides):
         "account": account,
         "pre_registration_id": person.pk,
         "email": person.email,
-        "phone": str(person.mobile_phone),
         "chosen": chosen or RightSet({None: M}),
         "ip": IP,
         **overrides,
@@ -212,12 +211,22 @@ def test_someone_who_already_acts_for_the_account_is_refused(admin, account, per
 
 
 @pytest.mark.parametrize(
-    "email, phone",
-    [("not-an-email", "+16135550142"), ("", "+16135550142"), ("a@b.example", "12345")],
+    "recorded_email, email, phone",
+    [
+        ("", "not-an-email", "+16135550142"),
+        ("", "", "+16135550142"),
+        ("sophie@mapleleaf.example", "other@mapleleaf.example", "+16135550142"),
+        ("sophie@mapleleaf.example", "", "12345"),
+    ],
 )
-def test_bad_details_are_refused(admin, account, person, email, phone):
+def test_bad_details_are_refused(admin, account, recorded_email, email, phone):
+    # The mobile (and a recorded e-mail) come from the pre-registration, never from the caller.
+    person = PreRegistrationFactory.create(
+        account=account, email=recorded_email, mobile_phone=phone
+    )
+
     with pytest.raises(InvalidPersonDetails):
-        add(admin, account, person, email=email, phone=phone)
+        add(admin, account, person, email=email)
 
 
 def test_rights_are_on_this_account_and_not_empty(admin, account, person):
@@ -252,7 +261,7 @@ def test_a_preparer_cannot_ask_for_more_than_they_hold(account, person):
     preparer = administrator(account, level=M).user
     administrator(account)
     payload = actions.add_user_payload(
-        person=person, email=person.email, phone="+16135550142", chosen=RightSet({None: V})
+        person=person, email=person.email, language="en", chosen=RightSet({None: V})
     )
 
     with pytest.raises(RightsBeyondYours):

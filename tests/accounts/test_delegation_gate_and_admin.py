@@ -74,8 +74,6 @@ def test_closing_delegated_users_stops_the_services(account, close_feature):
             actor=admin,
             account=account,
             pre_registration_id=person.pk,
-            email="a@b.example",
-            phone="+16135550100",
             chosen=RightSet({None: Right.CONSULT}),
             ip=None,
         )
@@ -102,8 +100,6 @@ def test_closing_delegated_users_postpones_the_messages(
             actor=admin,
             account=account,
             pre_registration_id=person.pk,
-            email="new@b.example",
-            phone="+16135550100",
             chosen=RightSet({None: Right.CONSULT}),
             ip=None,
         )
@@ -129,8 +125,6 @@ def test_the_sweeper_requeues_lost_deliveries_once(
             actor=admin,
             account=account,
             pre_registration_id=person.pk,
-            email="new@b.example",
-            phone="+16135550100",
             chosen=RightSet({None: Right.CONSULT}),
             ip=None,
         )
@@ -161,7 +155,7 @@ def make_rows(count: int) -> None:
         payload = actions.add_user_payload(
             person=person,
             email=person.email,
-            phone=str(person.mobile_phone),
+            language="en",
             chosen=RightSet({None: Right.CONSULT}),
         )
         services.prepare_request(
@@ -206,6 +200,7 @@ def test_staff_pre_register_a_person_and_it_is_audited(staff, mfa_staff_user, ac
             "date_of_birth": "1988-03-14",
             "mobile_phone": "613 555-0142",
             "email": "",
+            "language": "en",
         },
     )
 

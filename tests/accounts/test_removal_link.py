@@ -61,6 +61,8 @@ def test_the_token_names_its_delivery_row_and_carries_no_address(notice):
         signing.dumps({"n": "x", "l": 1}, salt=removal_links.SALT),
         signing.dumps({"wrong": 1}, salt=removal_links.SALT),
     ],
+    # Fixed ids: a signed token holds a timestamp, and parallel workers must collect alike.
+    ids=["garbage", "empty", "other-salt", "bad-number", "wrong-shape"],
 )
 def test_a_tampered_or_foreign_token_is_invalid(notice, token):
     with pytest.raises(RemovalLinkInvalid):
@@ -120,7 +122,7 @@ def test_get_shows_who_and_which_account_and_changes_nothing(client, notice):
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert "Ada Lovelace &lt;ada@example.org&gt;" in page
+    assert "Ada Lovelace (ada@example.org)" in page
     assert "Maple Leaf Outfitters Inc." in page
     assert 'method="post"' in page
     assert "link their profile to the business account again" in page  # accidental removal
@@ -306,7 +308,9 @@ def test_a_contact_reports_suspicious_activity_after_removing(client, notice, ki
     assert phone in removed.content.decode()
 
     response = client.post(
-        url(notice, "accounts:removal_report"), {"description": "Orders we never placed."}
+        url(notice, "accounts:removal_report"),
+        {"description": "Orders we never placed."},
+        follow=True,  # the POST redirects to the page with the report's reference
     )
 
     assert response.status_code == 200

@@ -57,9 +57,7 @@ def reauthenticate(client, mfa):
 
 def to_rights_step(client, account, person, email="sophie@mapleleaf.example"):
     assert client.post(url("add_user", account), {"person": person.pk}).status_code == 302
-    response = client.post(
-        url("add_details", account), {"email": email, "mobile_phone": "613 555-0142"}
-    )
+    response = client.post(url("add_details", account), {"email": email, "language": "en"})
     assert response["Location"] == url("add_rights", account)
 
 
@@ -108,18 +106,17 @@ def test_an_administrator_without_two_factor_is_sent_to_set_it_up(client, accoun
 # --- step 2: personal data --------------------------------------------------------------------
 
 
-def test_step_two_requires_a_valid_email_and_mobile(client, admin, account, person):
+def test_step_two_requires_a_valid_email_and_language(client, admin, account, person):
+    # The mobile number is not asked: it is the pre-registration's (test_delegation_identity).
     client.post(url("add_user", account), {"person": person.pk})
 
     page = client.get(url("add_details", account)).content.decode()
-    bad = client.post(
-        url("add_details", account), {"email": "nope", "mobile_phone": "1 800 267 7651"}
-    )
+    bad = client.post(url("add_details", account), {"email": "nope", "language": "de"})
 
-    assert "Sophie" in page and "Martin" in page
+    assert "Sophie" in page and "Martin" in page and "613 555-0142" in page
     assert bad.status_code == 400
     errors = bad.context["form"].errors
-    assert set(errors) == {"email", "mobile_phone"}
+    assert set(errors) == {"email", "language"}
 
 
 def test_later_steps_send_back_to_the_first_when_skipped(client, admin, account):
@@ -295,7 +292,7 @@ def test_a_preparer_confirms_into_the_queue(client, account, person):
 def test_the_preparer_sees_their_request_but_cannot_decide_it(client, account, person):
     preparer = with_totp(administrator(account, level=M).user)
     payload = actions.add_user_payload(
-        person=person, email="s@x.example", phone="+16135550142", chosen=RightSet({None: C})
+        person=person, email="s@x.example", language="en", chosen=RightSet({None: C})
     )
     request = services.prepare_request(
         actor=preparer.user, account=account, kind=actions.ADD_USER, payload=payload, ip=None
@@ -316,7 +313,7 @@ def test_rejecting_needs_a_reason(client, account, person):
     preparer = administrator(account, level=M).user
     validator = administrator(account).user
     payload = actions.add_user_payload(
-        person=person, email="s@x.example", phone="+16135550142", chosen=RightSet({None: C})
+        person=person, email="s@x.example", language="en", chosen=RightSet({None: C})
     )
     request = services.prepare_request(
         actor=preparer, account=account, kind=actions.ADD_USER, payload=payload, ip=None
@@ -477,7 +474,10 @@ def test_another_business_is_404_everywhere(client, admin, account, person):
     assert client.get(url("request_detail", account, other_request.pk)).status_code == 404
     assert client.post(url("approve_request", account, other_request.pk)).status_code == 404
     assert client.post(url("add_user", account), {"person": other_person.pk}).status_code == 400
-    assert client.post(url("add_rights", account), {"way": "copy", "copy_from": other_admin.pk})
+    to_rights_step(client, account, person)
+    copied = client.post(url("add_rights", account), {"way": "copy", "copy_from": other_admin.pk})
+    assert copied.status_code == 400
+    assert set(copied.context["form"].errors) == {"copy_from"}
     assert AccountLink.objects.filter(account=other, status="active").count() == 3
     assert mine.status == AccountLink.Status.ACTIVE
     other_request.refresh_from_db()

@@ -41,7 +41,7 @@ def person(account):
 
 def add_payload(person, level=Right.MANAGE):
     return actions.add_user_payload(
-        person=person, email=person.email, phone="+15145550119", chosen=RightSet({None: level})
+        person=person, email=person.email, language="en", chosen=RightSet({None: level})
     )
 
 

@@ -302,9 +302,11 @@ def test_a_linked_user_reports_suspicious_activity(signed_in, user, kind, group,
     url = reverse("accounts:report", args=[link.account_id])
 
     form = signed_in.get(url)
-    response = signed_in.post(url, {"description": "Twelve orders we never placed."})
+    response = signed_in.post(url, {"description": "Twelve orders we never placed."}, follow=True)
 
     assert phone in form.content.decode()
+    done = reverse("accounts:report_done", args=[link.account_id])
+    assert response.redirect_chain == [(done, 302)]
     assert response.status_code == 200
     assert phone in response.content.decode()
     investigation = Investigation.objects.get()

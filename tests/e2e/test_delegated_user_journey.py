@@ -3,7 +3,8 @@
 The administrator signs in with a TOTP code, walks "Add a user" (pick, check the data and enter
 the e-mail, the preparer profile pre-checked, review) and confirms with a fresh TOTP code. The
 new user signs in with the password texted to them (django-sms's in-memory outbox; tasks are
-eager), must choose a password and set up two-factor authentication first, then sees exactly
+eager), confirms their address through the link e-mailed to it, must choose a password and set
+up two-factor authentication first, then sees exactly
 what the profile gives: consult and manage, no validate, no administration.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import pyotp
 import pytest
+from django.core import mail
 from playwright.sync_api import Browser, Page, expect
 
 from accounts.models import AccountLink, BusinessAccount, PreRegistration
@@ -75,7 +77,7 @@ def _add_with_preparer_profile(page: Page, account: BusinessAccount) -> None:
     _submit(page)
     expect(page.locator("#person-details")).to_contain_text("Martin")
     page.get_by_label("E-mail address").fill(NEW_EMAIL)
-    expect(page.get_by_label("Mobile phone")).to_have_value(re.compile("613"))
+    expect(page.locator("#person-mobile")).to_have_text("613 555-0142")  # support's, read-only
     page.screenshot(path=SHOTS.format("2-details"), full_page=True)
     _submit(page)
     page.get_by_label(re.compile("Preparer profile")).check()
@@ -96,6 +98,13 @@ def _new_user_signs_in(page: Page, base: str, password: str) -> None:
     page.goto(f"{base}/accounts/login/")
     page.fill("#id_login", NEW_EMAIL)
     page.fill("#id_password", password)
+    _submit(page)
+    # The address the administrator typed is confirmed by its owner first.
+    expect(page).to_have_url(re.compile(r"/accounts/confirm-email/$"))
+    [confirmation] = [m for m in mail.outbox if "confirm-email" in m.body]
+    found = re.search(r"https?://\S+/accounts/confirm-email/\S+/", str(confirmation.body))
+    assert found, confirmation.body
+    page.goto(found.group(0))
     _submit(page)
     # Every page leads to the password first.
     expect(page).to_have_url(re.compile(r"/accounts/password/change/"))

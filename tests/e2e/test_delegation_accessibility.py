@@ -32,7 +32,7 @@ def test_delegated_users_pages_meet_wcag_aa(live_server: Any, browser: Browser, 
     payload = actions.add_user_payload(
         person=person,
         email=person.email,
-        phone="+16135550142",
+        language="en",
         chosen=RightSet({None: Right.MANAGE}),
     )
     request = services.prepare_request(
@@ -45,7 +45,7 @@ def test_delegated_users_pages_meet_wcag_aa(live_server: Any, browser: Browser, 
     client.post(reverse("accounts:add_user", args=[account.pk]), {"person": person.pk})
     client.post(
         reverse("accounts:add_details", args=[account.pk]),
-        {"email": "new@x.example", "mobile_phone": "613 555-0142"},
+        {"email": "new@x.example", "language": "en"},
     )
     client.post(reverse("accounts:add_rights", args=[account.pk]), {"way": "PREPARER"})
     client.post(reverse("accounts:add_custom", args=[account.pk]), {"whole": ["10", "20"]})

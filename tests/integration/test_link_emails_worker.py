@@ -18,7 +18,7 @@ from tests.integration.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-PROOFS = {"customer_number": "0002468135", "postal_code": "R3C 4T3"}
+PROOFS: dict[str, Any] = {"customer_number": "0002468135", "postal_code": "R3C 4T3"}
 
 
 @pytest.fixture(autouse=True)

@@ -93,7 +93,7 @@ def test_until_in_both_languages():
     with translation.override("en"):
         assert format_until(moment) == "until July 2 at 7 a.m. ET"
     with translation.override("fr"):
-        assert format_until(moment) == "jusqu'au 2 juillet, 7 h (HE)"
+        assert format_until(moment) == "jusqu’au 2 juillet, 7 h (HE)"  # noqa: RUF001
 
 
 def test_another_year_is_written_out():

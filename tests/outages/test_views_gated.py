@@ -92,7 +92,7 @@ def test_signup_page_in_french(french):
     text = html.unescape(response.content.decode())
     end = until + 3 * HOUR
     hour = "minuit" if end.hour == 0 else "midi" if end.hour == 12 else f"{end.hour} h"
-    assert re.search(rf"jusqu'au (1er|{end.day}) \w+, {hour} \(HE\)", text)
+    assert re.search(rf"jusqu’au (1er|{end.day}) \w+, {hour} \(HE\)", text)  # noqa: RUF001
     assert "Il n'est pas possible de créer de nouveaux profils." in text
     assert 'lang="fr-CA"' in text
 
