@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: run test setup lint typecheck translations messages bench
+.PHONY: run test setup lint typecheck translations messages bench mutate
 
 # Debian's own Python refuses a plain user install (PEP 668); uv is a standalone binary, so
 # allowing it there is harmless.
@@ -29,9 +29,14 @@ lint:
 typecheck:
 	.venv/bin/mypy .
 
+# Two processes for everything but the worker tests (browser journeys included: each worker has
+# its own test database and live server); the real-worker tests share Redis databases, so they
+# run on their own afterwards.
+TEST_JOBS ?= 2
 test: setup lint typecheck
 	$(PY) manage.py makemigrations --check --dry-run
-	.venv/bin/pytest $(PYTEST_ARGS)
+	.venv/bin/pytest -n $(TEST_JOBS) -m "not integration" $(PYTEST_ARGS)
+	.venv/bin/pytest -m integration $(PYTEST_ARGS)
 
 # For developers with GNU gettext: refresh the French catalogue from the source.
 messages:
@@ -39,3 +44,12 @@ messages:
 
 bench: setup
 	$(PY) scripts/bench.py
+
+# Mutation testing of the security core (rights, the gate, the removal token): slow, so not part
+# of `make test`. Each mutant runs only the tests that reach its function; the results stay in
+# mutants/ and the score per module is printed (below 95% killed fails). MUTATE_JOBS=1 on a
+# busy machine.
+MUTATE_JOBS ?= $(shell nproc)
+mutate: setup
+	set -f; .venv/bin/mutmut run --max-children $(MUTATE_JOBS) $$($(PY) scripts/mutation_score.py --patterns)
+	$(PY) scripts/mutation_score.py
