@@ -15,6 +15,7 @@ from accounts.phones import for_display
 from accounts.rightsets import RightSet
 from accounts.services import users
 from accounts.validation import Action, Payload, fingerprint_of
+from outages.features import Feature
 
 ADD_USER = "accounts.add_user"
 CHANGE_RIGHTS = "accounts.change_rights"
@@ -151,6 +152,7 @@ def register() -> None:
         Action(
             kind=ADD_USER,
             label=_("Add a user"),
+            feature=Feature.DELEGATED_USERS,
             perform=_add,
             fingerprint=_pre_registration_state,
             check=_check_add,
@@ -163,6 +165,7 @@ def register() -> None:
         Action(
             kind=CHANGE_RIGHTS,
             label=_("Change a user's rights"),
+            feature=Feature.DELEGATED_USERS,
             perform=_change,
             fingerprint=_link_state,
             check=_check_change,
@@ -175,6 +178,7 @@ def register() -> None:
         Action(
             kind=REMOVE_USER,
             label=_("Remove a user"),
+            feature=Feature.DELEGATED_USERS,
             perform=_remove,
             fingerprint=_link_state,
             check=_check_target,

@@ -9,8 +9,25 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Business accounts and users")
 
     def ready(self) -> None:
+        # Who a maintenance window on an account capability concerns: outages asks this hook
+        # rather than reading the account links itself.
+        from accounts import selectors
+        from outages.audience import register_audience
+
+        register_audience(selectors.acting_for_an_account)
         # The account-administration actions join the validation queue's registry; returns and
         # billing register theirs the same way from their own ready().
-        from accounts import actions
+        from accounts import actions, messages
 
         actions.register()
+        # The delegated-users e-mails and text join the outbox's registry of message kinds.
+        messages.register()
+        # So do the linking e-mails (a contact told of a new link, a user told of a removal).
+        from accounts import notifications
+
+        notifications.register()
+        # The account page's Users, Audit trail and To validate sections; returns and billing
+        # add theirs to the same registry (portal.sections).
+        from accounts import sections
+
+        sections.register()

@@ -5,12 +5,11 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from portal.exceptions import PortalError
 
-class LinkingError(Exception):
+
+class LinkingError(PortalError):
     message = _("The account could not be linked.")
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 class LinkRefused(LinkingError):
@@ -75,13 +74,10 @@ class LinkAlreadyRemoved(Exception):
     """A removal asked for a link that is no longer active; nothing was changed."""
 
 
-class DelegationError(Exception):
+class DelegationError(PortalError):
     """A delegated-users change that is refused; nothing was changed."""
 
     message = _("This change could not be made.")
-
-    def __str__(self) -> str:
-        return str(self.message)
 
 
 class NotAllowed(DelegationError):

@@ -11,10 +11,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.identifiers import normalise_contract_number, normalise_customer_number
 from accounts.models import AccountLink, Contract, PreRegistration
 from accounts.phones import for_display
-from accounts.postal import normalise_postal_code
 from accounts.rights import DEFAULT_RIGHT_CHOICES, AccountRights, Right
 from accounts.rightsets import Profile, RightSet
 from portal.forms import RadioSelect
+from portal.postal import normalise_postal_code
 
 
 class LinkAccountForm(forms.Form):

@@ -1,6 +1,6 @@
 """What people type for customer and contract numbers, made comparable.
 
-Postal codes have their own home in accounts/postal.py (django-localflavor's rule).
+Postal codes have their own home in portal/postal.py (django-localflavor's rule).
 """
 
 import re

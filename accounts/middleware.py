@@ -24,22 +24,18 @@ from django.shortcuts import redirect
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext_lazy as _
 
+from portal.open_urls import ALWAYS_OPEN_URL_NAMES
+
 if TYPE_CHECKING:
     from django.utils.functional import _StrPromise
 
-ALWAYS_ALLOWED = frozenset(
-    {
-        "account_logout",
-        "set_language",
-        "healthz",
-        "outages:status",
-        "outages:archive",
-        "account_reset_password",
-        "account_reset_password_done",
-        "account_reset_password_from_key",
-        "account_reset_password_from_key_done",
-    }
-)
+# Besides the portal's always-open pages, someone who forgot the temporary password can reset it.
+ALWAYS_ALLOWED = ALWAYS_OPEN_URL_NAMES | {
+    "account_reset_password",
+    "account_reset_password_done",
+    "account_reset_password_from_key",
+    "account_reset_password_from_key_done",
+}
 PASSWORD_STEP = frozenset({"account_change_password"})
 SECOND_FACTOR_STEP = frozenset(
     {

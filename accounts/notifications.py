@@ -1,139 +1,126 @@
-"""The e-mails of account linking, rendered in the recipient's language and sent at most once.
+"""The e-mails of account linking, sent through the portal's outbox (portal.outbox).
 
-Each send locks its delivery record, checks it, sends and marks it in one transaction: a retried
-or redelivered task finds the record already sent and does nothing.
+- "accounts.link_notice": one per LinkNotice (a contact told of a new link), gated on
+  ACCOUNT_LINKING. Its context step stamps `LinkNotice.sent_at` just before the message goes to
+  the provider, so the expiry the e-mail states and the one the removal token obeys are the same
+  moment (sent_at + PORTAL_REMOVAL_LINK_VALID_DAYS). A retry stamps it again: the message that
+  finally goes out states the validity the token then has.
+- "accounts.link_removed": one per link removed by a contact's link or by support staff, to the
+  removed user, gated on LINK_REMOVAL.
+
+The outbox keeps the sending state (pending, sent, failed, attempts, last error) and sends each
+message at most once (its dedupe key: one per notice, one per link).
 """
 
-import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from accounts import removal_links
 from accounts.models import AccountLink, LinkNotice
-from outages.formatting import format_moment
+from outages.features import Feature
+from portal.formatting import format_moment
+from portal.models import Delivery
+from portal.outbox import MessageKind, Undeliverable, absolute_url, queue_email, register_kind
+
+LINK_NOTICE = "accounts.link_notice"
+LINK_REMOVED = "accounts.link_removed"
 
 
-def send_link_notice(*, notice_id: int) -> bool:
-    """Send one contact the news of a new link. True when sent now, False when nothing to do.
+def queue_link_notice(notice: LinkNotice) -> Delivery:
+    """The e-mail telling `notice`'s contact of its new link; call it in the linking transaction."""
+    return queue_email(
+        kind=LINK_NOTICE,
+        to=notice.email,
+        language=notice.language,
+        account_id=notice.link.account_id,
+        facts={"notice_id": notice.pk},
+        dedupe_key=f"{LINK_NOTICE}:{notice.pk}",
+    )
 
-    Raises what the mail backend raises; the record then stays pending for the retry.
+
+def queue_link_removed(link: AccountLink) -> Delivery:
+    """The e-mail telling a user that a contact or support staff removed `link`; call it in the
+    removal transaction."""
+    return queue_email(
+        kind=LINK_REMOVED,
+        to=link.user.email,
+        user=link.user,
+        language=link.user.language,
+        account_id=link.account_id,
+        facts={"link_id": link.pk},
+        dedupe_key=f"{LINK_REMOVED}:{link.pk}",
+    )
+
+
+def link_notice_context(delivery: Delivery) -> dict[str, Any]:
+    """Stamp the notice sent now and build its e-mail (the outbox runs this in a transaction
+    committed before sending, with the contact's language active).
+
+    Raises Undeliverable when the notice is gone (its link was deleted).
     """
-    with transaction.atomic():
-        notice = (
-            LinkNotice.objects.select_for_update(of=("self",))
-            .select_related("link__user", "link__account")
-            .filter(pk=notice_id)
-            .first()
-        )
-        if notice is None or notice.status != LinkNotice.Status.PENDING:
-            return False
-        now = timezone.now()
-        _link_notice_message(notice, sent_at=now).send()
-        notice.status, notice.sent_at = LinkNotice.Status.SENT, now
-        notice.attempts += 1
-        notice.save(update_fields=["status", "sent_at", "attempts"])
-    return True
-
-
-def record_notice_failure(*, notice_id: int, error: BaseException, final: bool) -> None:
-    """Keep why a send failed; after the last retry the record is FAILED and never resent."""
-    notice = LinkNotice.objects.filter(pk=notice_id, status=LinkNotice.Status.PENDING).first()
+    notice = (
+        LinkNotice.objects.select_related("link__user", "link__account")
+        .filter(pk=delivery.facts.get("notice_id"))
+        .first()
+    )
     if notice is None:
-        return
-    notice.attempts += 1
-    notice.last_error = f"{type(error).__name__}: {error}"[:300]
-    if final:
-        notice.status = LinkNotice.Status.FAILED
-    notice.save(update_fields=["attempts", "last_error", "status"])
-
-
-def send_link_removed(*, link_id: int) -> bool:
-    """Tell a user their link was removed by someone else. True when sent now."""
-    with transaction.atomic():
-        link = (
-            AccountLink.objects.select_for_update(of=("self",))
-            .select_related("user", "account")
-            .filter(pk=link_id, status=AccountLink.Status.REMOVED)
-            .first()
-        )
-        if link is None or link.removal_notified_at is not None:
-            return False
-        _link_removed_message(link).send()
-        link.removal_notified_at = timezone.now()
-        link.save(update_fields=["removal_notified_at"])
-    return True
-
-
-def _link_notice_message(
-    notice: LinkNotice, *, sent_at: datetime.datetime
-) -> EmailMultiAlternatives:
+        raise Undeliverable("The link notice no longer exists.")
+    sent_at = notice.sent_at = timezone.now()
+    notice.save(update_fields=["sent_at"])
     link = notice.link
-    context = {
+    return {
         "notice": notice,
         "account": link.account,
         "linked_user_name": link.user.get_full_name() or link.user.email,
         "linked_user_email": link.user.email,
+        "linked_at": format_moment(link.created_at),
         "removal_url": removal_links.removal_url(notice),
         "valid_days": settings.PORTAL_REMOVAL_LINK_VALID_DAYS,
+        "expires_at": format_moment(removal_links.expiry_after(sent_at)),
         "help_desk_phone": settings.PORTAL_HELP_DESK_PHONE,
     }
-    expires = sent_at + datetime.timedelta(days=settings.PORTAL_REMOVAL_LINK_VALID_DAYS)
-    return render_message(
-        "link_notice",
-        to=notice.email,
-        language=notice.language,
-        context=context,
-        moments={"linked_at": link.created_at, "expires_at": expires},
+
+
+def link_removed_context(delivery: Delivery) -> dict[str, Any]:
+    """The removed user's e-mail. Raises Undeliverable when the link is not removed."""
+    link = (
+        AccountLink.objects.select_related("user", "account")
+        .filter(pk=delivery.facts.get("link_id"), status=AccountLink.Status.REMOVED)
+        .first()
     )
-
-
-def _link_removed_message(link: AccountLink) -> EmailMultiAlternatives:
-    context = {
+    if link is None:
+        raise Undeliverable("The link does not exist or is not removed.")
+    return {
         "link": link,
         "account": link.account,
         "user_name": link.user.get_full_name() or link.user.email,
         "by_contact": link.removed_via == AccountLink.RemovedVia.CONTACT_LINK,
+        "removed_at": format_moment(link.removed_at) if link.removed_at else "",
         "link_url": absolute_url(reverse("accounts:link")),
         "help_desk_phone": settings.PORTAL_HELP_DESK_PHONE,
     }
-    return render_message(
-        "link_removed",
-        to=link.user.email,
-        language=link.user.language,
-        context=context,
-        moments={"removed_at": link.removed_at},
+
+
+def register() -> None:
+    """From AccountsConfig.ready(): the linking e-mails join the outbox's kinds."""
+    register_kind(
+        MessageKind(
+            name=LINK_NOTICE,
+            channel=Delivery.Channel.EMAIL,
+            template_prefix="accounts/email/link_notice",
+            context=link_notice_context,
+            feature=Feature.ACCOUNT_LINKING,
+        )
     )
-
-
-def render_message(
-    template: str,
-    *,
-    to: str,
-    language: str,
-    context: dict[str, Any],
-    moments: dict[str, datetime.datetime | None],
-) -> EmailMultiAlternatives:
-    """Subject, text and HTML rendered with `language` active (times too: "(ET)" / "(HE)")."""
-    with translation.override(language):
-        context = {**context, **{k: format_moment(v) for k, v in moments.items() if v}}
-        subject = render_to_string(f"accounts/email/{template}_subject.txt", context)
-        message = EmailMultiAlternatives(
-            subject=" ".join(subject.split()),
-            body=render_to_string(f"accounts/email/{template}.txt", context),
-            to=[to],
-            headers={"Auto-Submitted": "auto-generated"},
+    register_kind(
+        MessageKind(
+            name=LINK_REMOVED,
+            channel=Delivery.Channel.EMAIL,
+            template_prefix="accounts/email/link_removed",
+            context=link_removed_context,
+            feature=Feature.LINK_REMOVAL,
         )
-        message.attach_alternative(
-            render_to_string(f"accounts/email/{template}.html", context), "text/html"
-        )
-    return message
-
-
-def absolute_url(path: str) -> str:
-    return f"{settings.PORTAL_BASE_URL.rstrip('/')}{path}"
+    )

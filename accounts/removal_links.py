@@ -1,8 +1,9 @@
-"""The single-use removal link in a link notice: a signed token bound to one delivery row.
+"""The single-use removal link in a link notice: a signed token bound to one LinkNotice row.
 
 The token carries only ids (no e-mail address ends up in logs); the row decides the rest:
 it must be the one the token names, for the same link, sent, not used, and sent no more than
-PORTAL_REMOVAL_LINK_VALID_DAYS ago. Expiry counts from sending, not from signing.
+PORTAL_REMOVAL_LINK_VALID_DAYS ago. Expiry counts from sending (`sent_at`, stamped by the outbox's
+context step of the e-mail, accounts.notifications), not from signing.
 """
 
 import datetime
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from accounts.exceptions import RemovalLinkExpired, RemovalLinkInvalid, RemovalLinkUsed
 from accounts.models import AccountLink, LinkNotice
+from portal.outbox import absolute_url
 
 SALT = "accounts.link-removal.v1"
 
@@ -25,14 +27,17 @@ def make_token(notice: LinkNotice) -> str:
 
 def removal_url(notice: LinkNotice) -> str:
     """The absolute URL the e-mail carries (tasks have no request to build it from)."""
-    path = reverse("accounts:removal", args=[make_token(notice)])
-    return f"{settings.PORTAL_BASE_URL.rstrip('/')}{path}"
+    return absolute_url(reverse("accounts:removal", args=[make_token(notice)]))
 
 
 def expires_at(notice: LinkNotice) -> datetime.datetime | None:
-    if notice.sent_at is None:
-        return None
-    return notice.sent_at + datetime.timedelta(days=settings.PORTAL_REMOVAL_LINK_VALID_DAYS)
+    """When the notice's removal link stops working; None while it was never sent."""
+    return None if notice.sent_at is None else expiry_after(notice.sent_at)
+
+
+def expiry_after(sent_at: datetime.datetime) -> datetime.datetime:
+    """The removal link of an e-mail sent at `sent_at` works until this moment, included."""
+    return sent_at + datetime.timedelta(days=settings.PORTAL_REMOVAL_LINK_VALID_DAYS)
 
 
 def notice_for_token(token: str, *, for_update: bool = False, spent_ok: bool = False) -> LinkNotice:

@@ -8,6 +8,14 @@ belongs to the link's account (support staff cannot move a saved contract, and i
 the same its old grants would reach nothing). Being an account administrator is a separate flag
 on the link.
 
+Where an action concerns the account itself, the whole account is the reading: `can` on an
+account, administration, and `scope` over objects without a contract ask a grant on the whole
+account. `accounts_for` and `get_account_or_404` keep "reached through any grant" as their
+default, because their callers are lists and pages that a contract-only user must open (the
+account list, the account page, leaving, reporting, the queue of contract actions); a caller
+acting on the account itself passes `whole=True` (get_administered_account_or_404 does).
+Other apps narrow their own objects with `scope`, never with a hand-written filter on grants.
+
 Every function costs a constant number of queries (most one), however many accounts, links or
 grants there are. Pages that ask many times use `for_request(request)`: the user's rights read
 once per request into a `RightsSummary`, answered in memory afterwards.
@@ -15,48 +23,34 @@ once per request into a `RightsSummary`, answered in memory afterwards.
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.db import models
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext_lazy as _
 
-# accounts.models needs Right for its fields, so the models are read through the module at call
-# time rather than imported by name here (that would be a circular import).
-import accounts.models as account_models
+from accounts import validation
+
+# Right and the default-right bounds live with the models that store them; callers keep asking
+# this module for them.
+from accounts.models import DEFAULT_RIGHT_CHOICES as DEFAULT_RIGHT_CHOICES
+from accounts.models import HIGHEST_DEFAULT_RIGHT as HIGHEST_DEFAULT_RIGHT
+from accounts.models import AccountLink, BusinessAccount, Contract, Grant, User, ValidationRequest
+from accounts.models import Right as Right
 
 if TYPE_CHECKING:
-    from accounts.models import BusinessAccount, Contract, User
     from accounts.validation import Action
 
-
-class Right(models.IntegerChoices):
-    """Each right includes the ones below it, so "at least" is a plain `>=`."""
-
-    CONSULT = 10, _("Consult")
-    MANAGE = 20, _("Manage")
-    VALIDATE = 30, _("Validate")
-
-
-# The most an account's default right (what users who link it themselves receive) can be: anyone
-# who knows its three numbers can link, so never the right that spends money or opens access.
-HIGHEST_DEFAULT_RIGHT = Right.MANAGE
-DEFAULT_RIGHT_CHOICES = [
-    (level.value, level.label) for level in Right if level <= HIGHEST_DEFAULT_RIGHT
-]
-
-ACTIVE = "active"  # AccountLink.Status.ACTIVE, spelt here to avoid the circular import
+M = TypeVar("M", bound=Model)
 
 
 def _signed_in(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False))
 
 
-def _grants(user: Any, level: int) -> "QuerySet[account_models.Grant]":
-    return account_models.Grant.objects.filter(
-        link__user=user, link__status=ACTIVE, level__gte=level
+def _grants(user: Any, level: int) -> "QuerySet[Grant]":
+    return Grant.objects.filter(
+        link__user=user, link__status=AccountLink.Status.ACTIVE, level__gte=level
     )
 
 
@@ -66,7 +60,7 @@ def _on(target: "BusinessAccount | Contract") -> Q:
     Both through a link to the account that owns the target now: a contract grant written while
     the contract belonged to another account covers nothing.
     """
-    if isinstance(target, account_models.Contract):
+    if isinstance(target, Contract):
         return Q(link__account_id=target.account_id) & (
             Q(contract__isnull=True) | Q(contract_id=target.pk)
         )
@@ -75,7 +69,7 @@ def _on(target: "BusinessAccount | Contract") -> Q:
 
 def _covers_its_account() -> Q:
     """For grants read per account: whole-account ones, and those on a contract it still owns."""
-    return Q(contract__isnull=True) | Q(contract__account_id=models.F("link__account_id"))
+    return Q(contract__isnull=True) | Q(contract__account_id=F("link__account_id"))
 
 
 # --- questions: one query each -----------------------------------------------------------------
@@ -90,14 +84,14 @@ def can(user: Any, level: Right | int, target: "BusinessAccount | Contract") -> 
 
 def accounts_for(
     user: Any, level: Right | int = Right.CONSULT, *, whole: bool = False
-) -> "QuerySet[account_models.BusinessAccount]":
+) -> "QuerySet[BusinessAccount]":
     """The accounts `user` reaches with at least `level`, through an active link.
 
     An account is reached through a grant on it or on one of its contracts; `whole=True` asks
     for the whole account (what an action on the account itself needs). Lists start from here
     so the scope is never forgotten.
     """
-    accounts = account_models.BusinessAccount.objects
+    accounts = BusinessAccount.objects
     if not _signed_in(user):
         return accounts.none()
     grants = _grants(user, level).filter(link__account=OuterRef("pk"))
@@ -107,9 +101,9 @@ def accounts_for(
 
 def contracts_for(
     user: Any, level: Right | int, account: "BusinessAccount"
-) -> "QuerySet[account_models.Contract]":
+) -> "QuerySet[Contract]":
     """The contracts of `account` on which `user` holds at least `level`."""
-    contracts = account_models.Contract.objects.filter(account=account)
+    contracts = Contract.objects.filter(account=account)
     if not _signed_in(user):
         return contracts.none()
     held = _grants(user, level).filter(link__account=account)
@@ -118,11 +112,43 @@ def contracts_for(
     )
 
 
+def scope(
+    queryset: "QuerySet[M]",
+    user: Any,
+    level: Right | int,
+    *,
+    account_field: str = "account",
+    contract_field: str | None = None,
+) -> "QuerySet[M]":
+    """The objects of `queryset` that `user` reaches with at least `level`: still one query.
+
+    Any app's objects, so none writes this filter by hand. `account_field` (and `contract_field`)
+    name the object's account (contract), as lookups from the model ("policy__account" works).
+
+    - Without `contract_field` the object concerns the account itself (a billing profile, a
+      statement): only a grant on the whole account reaches it.
+    - With `contract_field`, an object on a contract is reached through a grant on that contract
+      (while the contract still belongs to the account) or on the whole account; an object
+      whose contract is empty concerns the whole account again, so only a whole-account grant
+      reaches it. A contract grant never widens to what is not on its contract.
+    """
+    if not _signed_in(user):
+        return queryset.none()
+    held = _grants(user, level).filter(link__account_id=OuterRef(account_field))
+    reach = Q(Exists(held.filter(contract__isnull=True)))
+    if contract_field is not None:
+        on_its_contract = held.filter(
+            contract_id=OuterRef(contract_field), contract__account_id=F("link__account_id")
+        )
+        reach |= Q(Exists(on_its_contract))
+    return queryset.filter(reach)
+
+
 def is_administrator(user: Any, account: "BusinessAccount") -> bool:
     if not _signed_in(user):
         return False
-    return account_models.AccountLink.objects.filter(
-        user=user, account=account, status=ACTIVE, is_administrator=True
+    return AccountLink.objects.filter(
+        user=user, account=account, status=AccountLink.Status.ACTIVE, is_administrator=True
     ).exists()
 
 
@@ -139,10 +165,13 @@ def get_administered_account_or_404(
     """An account `user` administers (holding `level` on the whole of it, when given), or 404."""
     if not _signed_in(user):  # before any query: an anonymous user is no value for a filter
         raise Http404
-    accounts = account_models.BusinessAccount.objects.filter(
+    accounts = BusinessAccount.objects.filter(
         Exists(
-            account_models.AccountLink.objects.filter(
-                account=OuterRef("pk"), user=user, status=ACTIVE, is_administrator=True
+            AccountLink.objects.filter(
+                account=OuterRef("pk"),
+                user=user,
+                status=AccountLink.Status.ACTIVE,
+                is_administrator=True,
             )
         )
     )
@@ -199,32 +228,41 @@ def _may(
     return can(user, level, target)
 
 
+def may_decide(
+    user: Any, request: ValidationRequest, summary: "RightsSummary | None" = None
+) -> bool:
+    """Whether `user` may approve or reject `request` (in memory with the user's rights
+    `summary`): not its preparer, only while pending, and only with the right its action needs."""
+    if request.prepared_by_id == user.pk or not request.is_pending:
+        return False
+    action = validation.action_for(request.kind)
+    return may_validate(user, action, request.account, request.payload, summary)
+
+
 def validators_of(action: "Action", account: "BusinessAccount", payload: Any) -> "QuerySet[User]":
     """The users who may approve a request for `action`: one query."""
     target = action.target(account, payload)
-    links = account_models.AccountLink.objects.filter(
+    links = AccountLink.objects.filter(
         account=account,
-        status=ACTIVE,
-        grants__in=account_models.Grant.objects.filter(_on(target), level__gte=Right.VALIDATE),
+        status=AccountLink.Status.ACTIVE,
+        grants__in=Grant.objects.filter(_on(target), level__gte=Right.VALIDATE),
     )
     if action.administration:
         links = links.filter(is_administrator=True)
-    return account_models.User.objects.filter(
-        pk__in=links.values("user_id"), is_active=True
-    ).order_by("pk")
+    return User.objects.filter(pk__in=links.values("user_id"), is_active=True).order_by("pk")
 
 
 def administrators_who_validate(
     account: "BusinessAccount",
-) -> "QuerySet[account_models.AccountLink]":
+) -> "QuerySet[AccountLink]":
     """The active links of `account`'s administrators holding VALIDATE on the whole of it.
 
     An account keeps at least one (accounts.services.guards): an administrator without that
     right can neither confirm users nor give rights, so it would be left with nobody who can act.
     """
-    return account_models.AccountLink.objects.filter(
+    return AccountLink.objects.filter(
         account=account,
-        status=ACTIVE,
+        status=AccountLink.Status.ACTIVE,
         is_administrator=True,
         grants__contract__isnull=True,
         grants__level__gte=Right.VALIDATE,
@@ -270,7 +308,7 @@ class RightsSummary:
         return self.accounts.get(account_id) or AccountRights(account_id=account_id)
 
     def can(self, level: Right | int, target: "BusinessAccount | Contract") -> bool:
-        if isinstance(target, account_models.Contract):
+        if isinstance(target, Contract):
             return self.of(target.account_id).can(level, target.pk)
         return self.of(target).can(level)
 
@@ -282,7 +320,7 @@ def summary_for(user: Any) -> RightsSummary:
     """The user's rights on every account they act for: one query however many."""
     if not _signed_in(user):
         return RightsSummary()
-    links = account_models.AccountLink.objects.filter(user=user, status=ACTIVE)
+    links = AccountLink.objects.filter(user=user, status=AccountLink.Status.ACTIVE)
     return RightsSummary(accounts=_summarise(links.values_list(*_SUMMARY_COLUMNS)))
 
 
@@ -323,8 +361,10 @@ def of_user(user: Any, account: "BusinessAccount") -> AccountRights:
 def summary_for_accounts(user: Any, accounts: Iterable["BusinessAccount"]) -> RightsSummary:
     if not _signed_in(user):
         return RightsSummary()
-    links = account_models.AccountLink.objects.filter(
-        user=user, status=ACTIVE, account__in=[account.pk for account in accounts]
+    links = AccountLink.objects.filter(
+        user=user,
+        status=AccountLink.Status.ACTIVE,
+        account__in=[account.pk for account in accounts],
     )
     return RightsSummary(accounts=_summarise(links.values_list(*_SUMMARY_COLUMNS)))
 

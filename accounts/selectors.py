@@ -1,15 +1,13 @@
 """Read queries for the accounts views, services and tasks; each chooses its joins here."""
 
-import datetime
 import hmac
 from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.db.models.functions import Lower
-from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
@@ -20,13 +18,9 @@ from accounts.models import (
     BusinessAccount,
     Contact,
     Contract,
-    DeliveryStatus,
-    EmailDelivery,
     Grant,
     Investigation,
-    LinkNotice,
     PreRegistration,
-    SmsDelivery,
     User,
     ValidationRequest,
 )
@@ -79,6 +73,15 @@ def _matches_any(given: str, candidates: list[str]) -> bool:
 def linked_accounts(*, user: User | AnonymousUser) -> QuerySet[BusinessAccount]:
     """The accounts on the user's "My business accounts" page: one query however many."""
     return rights.accounts_for(user).order_by("legal_name", "pk")
+
+
+def acting_for_an_account(features: frozenset[str]) -> QuerySet[User]:
+    """The maintenance audience of accounts (outages.audience): whoever acts for a business
+    account is concerned by a window on any capability that is not everyone's, since every such
+    capability (delegation, payments, invoices, returns...) is used for an account."""
+    return User.objects.filter(
+        Exists(AccountLink.objects.filter(user=OuterRef("pk"), status=AccountLink.Status.ACTIVE))
+    )
 
 
 def active_link(*, user: User, account: BusinessAccount) -> AccountLink | None:
@@ -138,17 +141,6 @@ def notice_recipients(*, account: BusinessAccount) -> list[Contact]:
     return list(unique.values())
 
 
-def stale_pending_notices(*, older_than: datetime.timedelta, limit: int = 500) -> list[int]:
-    """Ids of notices still pending after `older_than`: their task was lost on the way."""
-    return list(
-        LinkNotice.objects.filter(
-            status=LinkNotice.Status.PENDING, created_at__lte=timezone.now() - older_than
-        )
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-
-
 @dataclass(frozen=True)
 class Routing:
     """Who investigates suspicious activity on an account, and the number people call."""
@@ -176,20 +168,6 @@ def investigation_routing(*, account: BusinessAccount) -> Routing:
         settings.PORTAL_SMALL_BUSINESS_PHONE,
         gettext_lazy("the small business group"),
         pgettext_lazy("after to", "the small business group"),
-    )
-
-
-def removed_links_to_tell(*, older_than: datetime.timedelta, limit: int = 500) -> list[int]:
-    """Ids of links removed by someone else whose user was not told yet (a lost task)."""
-    return list(
-        AccountLink.objects.filter(
-            status=AccountLink.Status.REMOVED,
-            removal_notified_at__isnull=True,
-            removed_at__lte=timezone.now() - older_than,
-            removed_via__in=[AccountLink.RemovedVia.CONTACT_LINK, AccountLink.RemovedVia.STAFF],
-        )
-        .order_by("removed_at")
-        .values_list("pk", flat=True)[:limit]
     )
 
 
@@ -249,18 +227,4 @@ def validation_request(*, account: BusinessAccount, request_id: int) -> Validati
         ValidationRequest.objects.filter(account=account, pk=request_id)
         .select_related("prepared_by", "decided_by")
         .first()
-    )
-
-
-def stale_pending_deliveries(
-    *, older_than: datetime.timedelta, limit: int = 500
-) -> tuple[list[int], list[int]]:
-    """Ids of e-mail and SMS rows still pending after `older_than`: their task was lost."""
-    before = timezone.now() - older_than
-    pending = {"status": DeliveryStatus.PENDING, "created_at__lte": before}
-    emails = EmailDelivery.objects.filter(**pending).order_by("created_at")
-    texts = SmsDelivery.objects.filter(**pending).order_by("created_at")
-    return (
-        list(emails.values_list("pk", flat=True)[:limit]),
-        list(texts.values_list("pk", flat=True)[:limit]),
     )

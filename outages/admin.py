@@ -19,7 +19,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from outages import services
-from outages.formatting import format_moment, format_span
 from outages.forms import (
     SCHEDULE_FIELDS,
     InterruptionAdminForm,
@@ -27,6 +26,8 @@ from outages.forms import (
     WindowAdminForm,
 )
 from outages.models import Interruption, MaintenanceNotice, MaintenanceWindow, PostponedTask
+from portal.admin_mixins import ReadOnlyAdmin
+from portal.formatting import format_moment, format_span
 
 State = MaintenanceWindow.State
 
@@ -205,25 +206,23 @@ def _placed_by_staff(formsets: list[BaseInlineFormSet]) -> set[int]:
     }
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Delivery and postponement records: written by the jobs, only read by staff."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(MaintenanceNotice)
 class MaintenanceNoticeAdmin(ReadOnlyAdmin):
-    list_display = ["window", "user", "kind", "revision", "status", "attempts", "sent_at", "error"]
-    list_filter = ["status", "kind"]
+    """Who was told which revision; each e-mail's attempts, errors and resend are in the
+    outbox's list of deliveries."""
+
+    list_display = [
+        "window",
+        "user",
+        "kind",
+        "revision",
+        "delivery__status",
+        "delivery__sent_at",
+        "delivery__last_error",
+    ]
+    list_filter = ["delivery__status", "kind"]
     search_fields = ["user__email", "window__title_en", "window__title_fr"]
-    list_select_related = ["window", "user"]
+    list_select_related = ["window", "user", "delivery"]
 
 
 @admin.register(PostponedTask)

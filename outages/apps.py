@@ -8,4 +8,7 @@ class OutagesConfig(AppConfig):
     verbose_name = _("Maintenance")
 
     def ready(self) -> None:
-        from outages import signals  # noqa: F401
+        from outages import notifications, signals  # noqa: F401
+
+        # The maintenance notices join the outbox's registry of message kinds.
+        notifications.register()

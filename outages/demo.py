@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from outages.features import Feature as F
-from outages.formatting import EASTERN
 from outages.models import Interruption, MaintenanceWindow
+from portal.formatting import EASTERN
 
 TITLE_EN = "System upgrade: services and applications unavailable"
 TITLE_FR = "Mise à niveau du système : services et applications non accessibles"

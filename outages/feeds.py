@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
 from outages import selectors
-from outages.formatting import format_span
 from outages.models import Interruption, MaintenanceWindow
+from portal.formatting import format_span
 
 PRODUCT_ID = "-//Business Portal//Maintenance windows//EN"
 

@@ -1,28 +1,64 @@
 """The one question every view, service, task and template asks: is this capability open?
 
-The answer comes from a snapshot of the windows that have not ended yet, kept in the shared
-cache (Redis in production, so every web process sees the same) and dropped whenever staff save
-a window or an interruption. In the steady state a request costs one cache read, no query.
+The answer comes from a snapshot of the windows that have not ended yet. Where it is read,
+cheapest first:
+
+1. the request's own: every check of one request (middleware, view, services, the banner, the
+   buttons) reads the snapshot the first check read (`one_snapshot_per_request`, set by
+   `outages.middleware.GateSnapshotPerRequestMiddleware`), so a page agrees with itself;
+2. the process's copy, while the shared cache confirmed it current less than CONFIRM_SECONDS
+   ago: no cache read at all;
+3. the shared cache (Redis in production, so every web process sees the same): one read of the
+   generation, a short string; only when it differs from the process copy's is the whole
+   snapshot fetched and unpickled, or built from the database (two queries) when nobody has.
+
+So the steady state costs no query and at most one small cache read per request; a staff change
+reaches every process within CONFIRM_SECONDS (at once in the process that made it).
+
+When the shared cache fails (down, or hanging until the socket timeouts set in CACHES):
+- the process copy serves for STALE_SECONDS after it was last confirmed; after that, or with
+  none, the snapshot is built from the database: the gate answers as the database says;
+- the cache is left alone for CACHE_REST_SECONDS, so a hanging Redis costs one timeout per
+  process that often rather than one per request; a warning is logged at most every
+  WARN_EVERY_SECONDS;
+- a staff change whose invalidation could not reach the cache is invalidated again by that
+  process once the cache answers, so the shared snapshot from before it is never used.
+
+With neither the cache nor the database the gate fails OPEN (the last copy it had, however old,
+or no window at all). Maintenance is a courtesy: the banner and the 503 page spare users an
+error. Failing closed would turn a cache outage into an outage of every page, while with the
+database down no service can write anyway, so `ensure_open` letting a write through changes
+nothing.
 """
 
+import contextlib
 import datetime
 import functools
+import logging
+import time
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from outages.features import Feature
 from outages.models import Interruption, MaintenanceWindow, PostponedTask
 
+logger = logging.getLogger(__name__)
+
 SNAPSHOT_KEY = "outages:snapshot:v2"
 GENERATION_KEY = "outages:snapshot:generation"
 SNAPSHOT_SECONDS = 3600
+CONFIRM_SECONDS = 1.0
+STALE_SECONDS = 300.0
+CACHE_REST_SECONDS = 10.0
+WARN_EVERY_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +92,7 @@ class Snapshot:
     spans: tuple[InterruptionSpan, ...]
     windows: tuple[WindowSummary, ...]
     generation: str = ""
+    built_at: float = 0.0  # time.time() when read from the database: its age, in any process
 
 
 @dataclass(frozen=True)
@@ -84,23 +121,153 @@ class FeatureClosed(Exception):
 
 
 def snapshot() -> Snapshot:
-    """The windows that have not ended, from the shared cache (one round trip) or the database.
+    """The windows that have not ended: the request's, the process's or the shared one.
 
     A snapshot is only used when it carries the current generation. A process that read the
     database just before staff committed a change may still write its (old) snapshot after the
-    change dropped the key; its generation is then already outdated, so no process uses it and
-    the next request rebuilds. Deleting the key alone would leave that stale copy for an hour.
+    change outdated the generation; nobody uses it and the next request rebuilds. Deleting the
+    key alone would leave that stale copy for an hour.
     """
-    found = cache.get_many([GENERATION_KEY, SNAPSHOT_KEY])
-    generation = found.get(GENERATION_KEY)
-    cached = found.get(SNAPSHOT_KEY)
+    pinned = _request_snapshot.get()
+    if pinned:
+        return pinned[0]
+    taken = _process_snapshot()
+    if pinned is not None:
+        pinned.append(taken)
+    return taken
+
+
+# The request's snapshot: empty until its first check, None outside a request.
+_request_snapshot: ContextVar[list[Snapshot] | None] = ContextVar(
+    "outages_gate_request_snapshot", default=None
+)
+
+
+@contextlib.contextmanager
+def one_snapshot_per_request() -> Iterator[None]:
+    """Every check inside reads the snapshot the first one read: one cache read at most."""
+    token = _request_snapshot.set([])
+    try:
+        yield
+    finally:
+        _request_snapshot.reset(token)
+
+
+@dataclass(frozen=True)
+class _Copy:
+    snapshot: Snapshot
+    confirmed_at: float  # time.time() when the shared cache (or the database) last vouched for it
+
+
+@dataclass
+class _ProcessState:
+    """What this process remembers between requests. Threads share it without a lock: a race
+    costs at most one more read or one more warning."""
+
+    copy: _Copy | None = None
+    cache_failed_at: float | None = None
+    warned_at: dict[str, float] = field(default_factory=dict)  # by message
+    invalidation_pending: bool = False
+
+
+_process = _ProcessState()
+
+
+def forget_process_copy() -> None:
+    """Start again as a new process would (tests use it to play another process)."""
+    global _process
+    _process = _ProcessState()
+
+
+class _CacheUnreachable(Exception):
+    """The shared cache raised: whatever the backend's own error, the gate does without it."""
+
+
+def _shared(operation: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return operation(*args)
+    except Exception as error:  # each backend (redis, memcached, ...) raises its own errors
+        raise _CacheUnreachable(type(error).__name__) from error
+
+
+def _process_snapshot() -> Snapshot:
+    now = time.time()
+    held = _process.copy
+    if held is not None and _within(held.confirmed_at, now, CONFIRM_SECONDS):
+        return held.snapshot
+    failed_at = _process.cache_failed_at
+    if failed_at is not None and _within(failed_at, now, CACHE_REST_SECONDS):
+        return _without_cache(held, now)
+    try:
+        taken = _from_shared_cache(held, now)
+    except _CacheUnreachable as error:
+        _cache_failed(now, error)
+        return _without_cache(held, now)
+    _process.copy = _Copy(taken, now)
+    return taken
+
+
+def _within(since: float, now: float, seconds: float) -> bool:
+    # A clock that went back makes the age negative: not trusted, as if too old.
+    return 0 <= now - since < seconds
+
+
+def _from_shared_cache(held: _Copy | None, now: float) -> Snapshot:
+    if _process.invalidation_pending:
+        _outdate_shared_snapshot()
+        _process.invalidation_pending = False
+    generation = _shared(cache.get, GENERATION_KEY)
     if generation is None:
-        generation = _new_generation_if_missing()
-    elif isinstance(cached, Snapshot) and cached.generation == generation:
+        return _rebuild(_new_generation_if_missing())
+    if (
+        held is not None
+        and held.snapshot.generation == generation
+        and _within(held.snapshot.built_at, now, SNAPSHOT_SECONDS)
+    ):
+        return held.snapshot
+    cached = _shared(cache.get, SNAPSHOT_KEY)
+    if isinstance(cached, Snapshot) and cached.generation == generation:
         return cached
+    return _rebuild(generation)
+
+
+def _rebuild(generation: str) -> Snapshot:
     fresh = _build_snapshot(generation)
-    cache.set(SNAPSHOT_KEY, fresh, SNAPSHOT_SECONDS)
+    _shared(cache.set, SNAPSHOT_KEY, fresh, SNAPSHOT_SECONDS)
     return fresh
+
+
+def _without_cache(held: _Copy | None, now: float) -> Snapshot:
+    """The process copy while it is recent enough, else the database's word, else open."""
+    if held is not None and _within(held.confirmed_at, now, STALE_SECONDS):
+        return held.snapshot
+    try:
+        built = _build_snapshot(generation="")  # a generation no cache holds: replaced once back
+    except DatabaseError as error:
+        _warn(
+            now,
+            "The gate could read neither the cache nor the database (%s): it stays open.",
+            type(error).__name__,
+        )
+        return held.snapshot if held is not None else Snapshot(spans=(), windows=())
+    _process.copy = _Copy(built, now)
+    return built
+
+
+def _cache_failed(now: float, error: _CacheUnreachable) -> None:
+    _process.cache_failed_at = now
+    _warn(
+        now,
+        "The shared cache failed (%s): the gate reads its own copy or the database.",
+        str(error),
+    )
+
+
+def _warn(now: float, message: str, reason: str) -> None:
+    warned_at = _process.warned_at.get(message)
+    if warned_at is None or not _within(warned_at, now, WARN_EVERY_SECONDS):
+        _process.warned_at[message] = now
+        logger.warning(message, reason)
 
 
 def invalidate() -> None:
@@ -113,14 +280,26 @@ def invalidate() -> None:
 
 
 def _bump_generation() -> None:
-    cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
-    cache.delete(SNAPSHOT_KEY)
+    _process.copy = None
+    pinned = _request_snapshot.get()
+    if pinned:
+        pinned.clear()  # the rest of this request sees the change too
+    try:
+        _outdate_shared_snapshot()
+    except _CacheUnreachable as error:
+        _process.invalidation_pending = True
+        _cache_failed(time.time(), error)
+
+
+def _outdate_shared_snapshot() -> None:
+    _shared(cache.set, GENERATION_KEY, uuid.uuid4().hex, None)
+    _shared(cache.delete, SNAPSHOT_KEY)
 
 
 def _new_generation_if_missing() -> str:
     # `add` keeps whichever process won: all of them then agree on one generation.
-    cache.add(GENERATION_KEY, uuid.uuid4().hex, None)
-    return str(cache.get(GENERATION_KEY))
+    _shared(cache.add, GENERATION_KEY, uuid.uuid4().hex, None)
+    return str(_shared(cache.get, GENERATION_KEY))
 
 
 def _build_snapshot(generation: str) -> Snapshot:
@@ -152,7 +331,7 @@ def _build_snapshot(generation: str) -> Snapshot:
         )
         for w in live_windows.order_by("starts_at")
     )
-    return Snapshot(spans=spans, windows=windows, generation=generation)
+    return Snapshot(spans=spans, windows=windows, generation=generation, built_at=time.time())
 
 
 def closure_for(

@@ -12,6 +12,7 @@ from django.utils.deprecation import MiddlewareMixin
 from outages import gate
 from outages.decorators import closed_response, is_write
 from outages.features import Feature
+from portal.open_urls import ALWAYS_OPEN_URL_NAMES
 
 # A URL name closed by several features is closed while any one of them is interrupted.
 URL_NAME_FEATURES: dict[str, Feature | tuple[Feature, ...]] = {
@@ -31,20 +32,6 @@ URL_NAME_FEATURES: dict[str, Feature | tuple[Feature, ...]] = {
     # who fears for their account can always change it.
     "account_email": Feature.PROFILE_CHANGES,
 }
-
-# Reachable during a sign-in interruption: the status page, leaving, and changing language.
-ALWAYS_OPEN_URL_NAMES = frozenset(
-    {
-        "account_logout",
-        "set_language",
-        "healthz",
-        "outages:status",
-        "outages:archive",
-        "outages:ical",
-        "outages:atom",
-        "outages:json",
-    }
-)
 
 
 class MaintenanceGateMiddleware(MiddlewareMixin):
@@ -80,3 +67,30 @@ def _staff_may_pass(request: HttpRequest, url_name: str) -> bool:
             url_name == "mfa_authenticate"
         )
     return False
+
+
+class FeatureClosedMiddleware(MiddlewareMixin):
+    """A service that refuses with FeatureClosed answers the maintenance page: 503, Retry-After.
+
+    Views need not catch it: whatever a service finds closed (a window that began between the
+    view's own gate check and the write, or a feature only the service knows, such as the one a
+    queued action belongs to) ends the same way as the gate at the door.
+    """
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, gate.FeatureClosed):
+            return closed_response(request, exception.closure)
+        return None
+
+
+class GateSnapshotPerRequestMiddleware:
+    """Every gate check of one request reads one snapshot: the shared cache is asked at most
+    once per page, and the banner, the buttons and the services agree. First in MIDDLEWARE, so
+    the other middleware's checks share it too."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with gate.one_snapshot_per_request():
+            return self.get_response(request)

@@ -7,6 +7,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from outages.features import Feature
+from portal.models import Delivery
 
 
 def _in_language(english: str, french: str) -> str:
@@ -205,12 +206,11 @@ def change_kind(*, old: Times, new: Times, cancelled: bool) -> WindowChange.Kind
 
 
 class MaintenanceNotice(models.Model):
-    """One e-mail per (window, user, revision): the delivery row makes the send idempotent."""
+    """Who was told which revision of a window: one row per (window, user, revision).
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
+    The e-mail is its outbox delivery ("outages.notice" or "outages.change"), which holds the
+    sending state; a person counts as told once it is SENT (or UNKNOWN: it may have gone).
+    """
 
     class Kind(models.TextChoices):
         NOTICE = "notice", _("Two-day notice")
@@ -227,13 +227,11 @@ class MaintenanceNotice(models.Model):
     )
     revision = models.PositiveIntegerField(_("revision"))
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.NOTICE)
-    status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    # PROTECT: deleting the delivery would make the person untold, and the job tell them again.
+    delivery = models.OneToOneField(
+        Delivery, on_delete=models.PROTECT, related_name="+", verbose_name=_("e-mail delivery")
     )
-    error = models.CharField(_("last error"), max_length=300, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("maintenance notice")

@@ -1,33 +1,35 @@
 """E-mail notices of maintenance windows: two days ahead, and again when staff change one.
 
-Each (window, user, revision) has one MaintenanceNotice delivery row. A row is claimed under a
-row lock and marked sent in the same transaction as the send, so a re-run or a retried task
-never sends it twice; a failed row is tried again by the next runs, up to MAX_ATTEMPTS
-(an address that bounces forever must not be retried every quarter hour for ever).
+The beat job decides who is owed what and queues it in the portal's outbox (portal.outbox); the
+outbox sends each message once, retries it and keeps its state for staff. Each (window, user,
+revision) has one MaintenanceNotice, the record of what the person was told, and one delivery
+(dedupe key "outages.notice:<window>:<user>:<revision>"):
+- "outages.notice": the first notice, when a window starts within two days;
+- "outages.change": to people told an earlier revision, with what changed since.
+A person counts as told once their delivery is SENT (or UNKNOWN: it may have gone). A notice
+rendered after its window changed again is not sent (the next run tells the new revision), so
+nobody reads a schedule that is already out of date.
 """
 
-import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.template.loader import render_to_string
+from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from outages import selectors
 from outages.models import MaintenanceNotice, MaintenanceWindow, WindowChange, change_kind
+from portal.models import Delivery
+from portal.outbox import MessageKind, Undeliverable, absolute_url, queue_email, register_kind
 
 if TYPE_CHECKING:
     import datetime
 
-    from accounts.models import User
-
-logger = logging.getLogger(__name__)
-MAX_ATTEMPTS = 5
 Kind = MaintenanceNotice.Kind
+NOTICE = "outages.notice"
+CHANGE = "outages.change"
 
 
 @dataclass(frozen=True)
@@ -49,13 +51,13 @@ class Change:
         )
 
 
-def send_due_notices(*, at: "datetime.datetime | None" = None) -> int:
-    """Send every notice owed now; returns how many e-mails went out."""
+def queue_due_notices(*, at: "datetime.datetime | None" = None) -> int:
+    """Queue every notice owed now; returns how many were queued (each goes once)."""
     moment = at or timezone.now()
-    sent = 0
+    queued = 0
     for window in selectors.windows_to_announce(at=moment):
-        sent += _announce(window, soon=_starts_soon(window, moment))
-    return sent
+        queued += _announce(window, soon=_starts_soon(window, moment))
+    return queued
 
 
 def _starts_soon(window: MaintenanceWindow, moment: "datetime.datetime") -> bool:
@@ -70,71 +72,60 @@ def _announce(window: MaintenanceWindow, *, soon: bool) -> int:
     if soon:
         untold = selectors.users_touched_by(window).exclude(pk__in=list(told))
         recipients = recipients | untold
-    sent = 0
+    queued = 0
     for user in recipients.distinct():
         kind = Kind.CHANGE if user.pk in told else Kind.NOTICE
-        sent += _deliver(window, user, kind=kind, told_revision=told.get(user.pk, 0))
-    return sent
+        queued += _queue(window, user, kind=kind, told_revision=told.get(user.pk, 0))
+    return queued
 
 
-def _deliver(window: MaintenanceWindow, user: "User", *, kind: str, told_revision: int) -> bool:
-    notice, _ = MaintenanceNotice.objects.get_or_create(
-        window=window, user=user, revision=window.revision, defaults={"kind": kind}
-    )
-    if notice.status == MaintenanceNotice.Status.SENT or notice.attempts >= MAX_ATTEMPTS:
+def _queue(window: MaintenanceWindow, user: Any, *, kind: str, told_revision: int) -> bool:
+    """One notice of the window's current revision to `user`; False when it exists already."""
+    if MaintenanceNotice.objects.filter(
+        window=window, user=user, revision=window.revision
+    ).exists():
         return False
-    with transaction.atomic():
-        claimed = (
-            MaintenanceNotice.objects.select_for_update(skip_locked=True)
-            .filter(pk=notice.pk, attempts__lt=MAX_ATTEMPTS)
-            .exclude(status=MaintenanceNotice.Status.SENT)
-            .first()
-        )
-        if claimed is None:  # sent meanwhile, or another worker holds it right now
-            return False
-        return _send_claimed(claimed, window, user, told_revision=told_revision)
-
-
-def _send_claimed(
-    notice: MaintenanceNotice, window: MaintenanceWindow, user: "User", *, told_revision: int
-) -> bool:
-    notice.attempts += 1
     try:
-        build_message(window, user, kind=notice.kind, told_revision=told_revision).send()
-    except Exception as error:  # any failure of the mail provider: keep the row for the next run
-        logger.warning("Maintenance notice %s to user %s failed: %s", notice.pk, user.pk, error)
-        notice.status, notice.error = MaintenanceNotice.Status.FAILED, str(error)[:300]
-        notice.save(update_fields=["status", "error", "attempts"])
+        with transaction.atomic():
+            delivery = queue_email(
+                kind=f"outages.{kind}",
+                to=user.email,
+                user=user,
+                language=user.language or settings.LANGUAGE_CODE,
+                facts={
+                    "window_id": window.pk,
+                    "revision": window.revision,
+                    "told_revision": told_revision,
+                },
+                dedupe_key=f"outages.notice:{window.pk}:{user.pk}:{window.revision}",
+            )
+            MaintenanceNotice.objects.create(
+                window=window, user=user, revision=window.revision, kind=kind, delivery=delivery
+            )
+    except IntegrityError:  # a run in parallel queued it first
         return False
-    notice.status, notice.error = MaintenanceNotice.Status.SENT, ""
-    notice.sent_at = timezone.now()
-    notice.save(update_fields=["status", "error", "sent_at", "attempts"])
     return True
 
 
-def build_message(
-    window: MaintenanceWindow, user: "User", *, kind: str, told_revision: int = 0
-) -> EmailMultiAlternatives:
-    """The e-mail in the user's language, plain text and HTML, every time with its zone."""
-    with translation.override(user.language or settings.LANGUAGE_CODE):
-        context = _context(window, user, kind=kind, told_revision=told_revision)
-        name = "change" if kind == Kind.CHANGE else "notice"
-        subject = render_to_string(f"outages/email/{name}_subject.txt", context)
-        text = render_to_string(f"outages/email/{name}.txt", context)
-        html = render_to_string(f"outages/email/{name}.html", context)
-    message = EmailMultiAlternatives(" ".join(subject.split()), text, to=[user.email])
-    message.attach_alternative(html, "text/html")
-    return message
+def notice_context(delivery: Delivery) -> dict[str, Any]:
+    """The e-mail of a notice or a change notice (the outbox runs it in the recipient's language).
 
-
-def _context(
-    window: MaintenanceWindow, user: "User", *, kind: str, told_revision: int
-) -> dict[str, Any]:
+    Raises Undeliverable when the window or the person is gone, or the window changed again
+    since the notice was queued (the next run tells the new revision instead).
+    """
+    facts = delivery.facts
+    window = selectors.window_with_details(facts.get("window_id"))
+    user = delivery.user
+    if window is None or user is None:
+        raise Undeliverable("The window or the person no longer exists.")
+    if window.revision != facts.get("revision"):
+        raise Undeliverable(f"Superseded by revision {window.revision} of the window.")
+    change = change_since(window, facts.get("told_revision", 0))
     return {
         "window": window,
         "user": user,
         "interruptions": list(window.interruptions.all()),
-        "change": change_since(window, told_revision) if kind == Kind.CHANGE else None,
+        "change": change if delivery.kind == CHANGE else None,
         "status_url": absolute_url(reverse("outages:status")),
     }
 
@@ -155,7 +146,15 @@ def change_since(window: MaintenanceWindow, told_revision: int) -> Change | None
     )
 
 
-def absolute_url(path: str) -> str:
-    """Links in e-mails have no request to build from: the portal's public address."""
-    base = getattr(settings, "PORTAL_BASE_URL", "") or "http://127.0.0.1:8000"
-    return base.rstrip("/") + path
+def register() -> None:
+    """From OutagesConfig.ready(): the two notices join the outbox's kinds. No gate feature:
+    they tell of maintenance, so no maintenance holds them back."""
+    for name, template in ((NOTICE, "notice"), (CHANGE, "change")):
+        register_kind(
+            MessageKind(
+                name=name,
+                channel=Delivery.Channel.EMAIL,
+                template_prefix=f"outages/email/{template}",
+                context=notice_context,
+            )
+        )

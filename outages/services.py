@@ -7,7 +7,7 @@ transaction, so the notices job can tell the people already notified exactly wha
 import datetime
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -16,10 +16,10 @@ from django.utils.translation import gettext as _
 
 from outages import gate
 from outages.models import Interruption, MaintenanceWindow, WindowChange
+from portal.formatting import format_moment
 
-if TYPE_CHECKING:
-    from accounts.models import User
-from outages.formatting import format_moment
+# The AUTH_USER_MODEL: outages names no app's model, so it types users loosely.
+User = Any
 
 
 @dataclass(frozen=True)

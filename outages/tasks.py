@@ -13,8 +13,9 @@ def release_postponed_tasks() -> int:
 
 @shared_task
 def send_maintenance_notices() -> int:
-    """Beat job: the two-day notices and the change notices; returns how many went out."""
-    return notifications.send_due_notices()
+    """Beat job: queue the two-day notices and the change notices owed now in the outbox, which
+    sends them; returns how many were queued."""
+    return notifications.queue_due_notices()
 
 
 def enqueue(task_name: str, *, kwargs: dict[str, Any]) -> None:

@@ -1,3 +1,4 @@
+import uuid
 from typing import Any, NamedTuple, cast
 from urllib.parse import urlsplit
 
@@ -10,14 +11,33 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import transaction
 from django.http import HttpRequest
 from django.utils import translation
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from portal.mfa_adapter import PortalMFAAdapter
-from portal.tasks import send_email
+from portal.models import Delivery
+from portal.outbox import MessageKind, queue_email
+
+
+def forget_message(delivery: Delivery) -> None:
+    """Once sent, the row keeps no copy of the message: a password-reset e-mail holds a link
+    that sets the password (the same is true of a failed row until staff resend or it ages)."""
+    Delivery.objects.filter(pk=delivery.pk).update(facts={})
+    delivery.facts = {}
+
+
+# allauth's own e-mails (e-mail confirmation, password reset, security notices): rendered in the
+# request that caused them (their links need it) and queued in the outbox as finished text, so a
+# broker down at commit loses none. Their facts are the rendered subject, text and HTML; each
+# message is its own (a random dedupe key: allauth may send the same one twice on purpose).
+ALLAUTH_MESSAGE = MessageKind(
+    name="allauth.message",
+    channel=Delivery.Channel.EMAIL,
+    template_prefix="portal/email/allauth_message",
+    after_send=forget_message,
+)
 
 
 class PortalSite(NamedTuple):
@@ -28,8 +48,8 @@ class PortalSite(NamedTuple):
 
 
 class PortalAccountAdapter(DefaultAccountAdapter):
-    """allauth renders its e-mails in the request (links) in the recipient's language; Celery
-    delivers them."""
+    """allauth renders its e-mails in the request (links) in the recipient's language; the
+    outbox delivers them (ALLAUTH_MESSAGE)."""
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         """The context allauth's own send_mail gives its templates (request, address, site),
@@ -37,7 +57,8 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         # allauth sends some notifications from on_commit callbacks, which may run after its
         # request context ended: the adapter kept the request it was made in.
         request = allauth_context.request or self.request
-        language = _recipient_language(email, context)
+        profile = context.get("user") or _profile_of(email)
+        language = _recipient_language(profile)
         with allauth_context.request_context(request), translation.override(language):
             site = PortalSite(name=gettext("Business Portal"), domain=_domain(request))
             full = {"request": request, "email": email, "current_site": site, **context}
@@ -50,13 +71,14 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             ),
             "",
         )
-        payload = {
-            "subject": message.subject,
-            "body": message.body,
-            "html": html,
-            "to": list(message.to),
-        }
-        transaction.on_commit(lambda: send_email.delay(**payload))
+        queue_email(
+            kind=ALLAUTH_MESSAGE.name,
+            to=email,
+            user=profile if getattr(profile, "pk", None) else None,
+            language=language,
+            facts={"subject": message.subject, "body": message.body, "html": html},
+            dedupe_key=f"{ALLAUTH_MESSAGE.name}:{uuid.uuid4().hex}",
+        )
 
     def send_notification_mail(
         self,
@@ -108,17 +130,16 @@ class PortalAccountAdapter(DefaultAccountAdapter):
     def get_reauthentication_methods(self, user: AbstractBaseUser | AnonymousUser) -> list[dict]:
         """A user with two-factor re-authenticates with it first; the password stays offered.
 
-        Confirming users and approving requests needs the second factor (accounts.second_factor),
+        Confirming users and approving requests needs the second factor (portal.second_factor),
         so the page allauth opens for them must ask for it.
         """
         methods = super().get_reauthentication_methods(user)
         return sorted(methods, key=lambda method: not method["id"].startswith("mfa_"))
 
 
-def _recipient_language(email: str, context: dict[str, Any]) -> str:
+def _recipient_language(profile: Any) -> str:
     """The language of the profile the e-mail goes to; the request's for an unknown address."""
-    user = context.get("user") or _profile_of(email)
-    language = getattr(user, "language", "")
+    language = getattr(profile, "language", "")
     if language in dict(settings.LANGUAGES):
         return language
     return get_language() or settings.LANGUAGE_CODE

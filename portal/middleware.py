@@ -8,6 +8,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from portal import errors
+
 
 class StaffAdminRequiresMFAMiddleware:
     """Staff reach the admin only after turning on two-factor authentication.
@@ -48,3 +50,23 @@ def _admin_login(request: HttpRequest) -> HttpResponse:
     if not is_mfa_enabled(user):
         return redirect("mfa_index")
     return redirect(target)
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that meets a database outage answers the 503 page (portal.errors), not a 500.
+
+    Outages met before or after the view (a middleware reading the session) reach handler500,
+    which answers the same page.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, errors.DATABASE_UNAVAILABLE):
+            return None
+        errors.log_database_unavailable(request, exception)
+        return errors.database_unavailable_response()

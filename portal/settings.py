@@ -14,6 +14,8 @@ from cryptography.fernet import Fernet
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -60,6 +62,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "outages.middleware.GateSnapshotPerRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -74,6 +77,10 @@ MIDDLEWARE = [
     "portal.middleware.StaffAdminRequiresMFAMiddleware",
     "accounts.middleware.FirstSignInMiddleware",
     "outages.middleware.MaintenanceGateMiddleware",
+    # Exceptions a view lets out, answered with a page: a feature closed meanwhile, and a
+    # database outage (503 with Retry-After rather than a 500).
+    "outages.middleware.FeatureClosedMiddleware",
+    "portal.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -108,11 +115,20 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# A cache Redis that hangs costs an operation 0.6 s at most (two tries, the second for a pooled
+# connection a restart closed), not the system's TCP timeout: the gate then answers from its own
+# copy of the maintenance windows, and /healthz says the cache is down.
+REDIS_CACHE_OPTIONS = {
+    "socket_connect_timeout": 0.3,
+    "socket_timeout": 0.3,
+    "retry": Retry(NoBackoff(), 1),
+}
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": env.str("DJANGO_CACHE_URL", default=REDIS_URL),
+            "OPTIONS": REDIS_CACHE_OPTIONS,
         }
     }
 else:
@@ -251,14 +267,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "schedule": 60.0,
     },
     "outages-send-notices": {"task": "outages.tasks.send_maintenance_notices", "schedule": 900.0},
-    "accounts-requeue-lost-link-emails": {
-        "task": "accounts.tasks.requeue_lost_link_emails",
-        "schedule": 120.0,
-    },
-    "accounts-requeue-lost-deliveries": {
-        "task": "accounts.tasks.requeue_lost_deliveries",
-        "schedule": 120.0,
-    },
+    "portal-sweep-outbox": {"task": "portal.tasks.sweep_outbox", "schedule": 60.0},
 }
 
 # --- security ----------------------------------------------------------------------------------
@@ -326,8 +335,6 @@ PORTAL_LINK_LOCKOUT_SECONDS = env.int("PORTAL_LINK_LOCKOUT_SECONDS", default=30 
 PORTAL_REMOVAL_LINK_VALID_DAYS = 30
 PORTAL_REMOVAL_LINK_RATE_LIMIT = env.int("PORTAL_REMOVAL_LINK_RATE_LIMIT", default=30)
 PORTAL_REMOVAL_LINK_RATE_WINDOW = env.int("PORTAL_REMOVAL_LINK_RATE_WINDOW", default=10 * 60)
-# A link e-mail still unsent this long after its commit was lost on the way: beat re-queues it.
-PORTAL_LINK_EMAIL_REQUEUE_AFTER = env.int("PORTAL_LINK_EMAIL_REQUEUE_AFTER", default=5 * 60)
 
 # --- delegated users ---------------------------------------------------------------------------
 PHONENUMBER_DEFAULT_REGION = "CA"
@@ -345,3 +352,15 @@ PORTAL_TEMPORARY_PASSWORD_HOURS = 72
 # Confirming a user, a change of rights or an approval needs the second factor entered again
 # within this many seconds (allauth's reauthentication by code or security key).
 PORTAL_SECOND_FACTOR_MAX_AGE = env.int("PORTAL_SECOND_FACTOR_MAX_AGE", default=300)
+
+# --- the outbox (portal.outbox) ---------------------------------------------------------------
+# Tries per message before it is FAILED; a row claimed this long ago with no outcome is UNKNOWN
+# (longer than CELERY_TASK_TIME_LIMIT); a due row handed to a worker this long ago without
+# being claimed was lost by the broker and is handed over again.
+PORTAL_OUTBOX_MAX_ATTEMPTS = env.int("PORTAL_OUTBOX_MAX_ATTEMPTS", default=6)
+PORTAL_OUTBOX_SENDING_TIMEOUT = env.int("PORTAL_OUTBOX_SENDING_TIMEOUT", default=10 * 60)
+PORTAL_OUTBOX_REQUEUE_AFTER = env.int("PORTAL_OUTBOX_REQUEUE_AFTER", default=2 * 60)
+# The gate the outbox asks about a kind's feature (portal imports no app; this names it).
+PORTAL_OUTBOX_GATE = "outages.gate.closure_for"
+# Provider errors that no retry can cure (e.g. an SMS provider's "number refused"), dotted paths.
+PORTAL_OUTBOX_PERMANENT_ERRORS: list[str] = env.list("PORTAL_OUTBOX_PERMANENT_ERRORS", default=[])

@@ -1,8 +1,9 @@
 from smtplib import SMTPException
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
 
@@ -16,8 +17,48 @@ def heartbeat() -> str:
 
 @shared_task(autoretry_for=(SMTPException, ConnectionError), retry_backoff=True, max_retries=5)
 def send_email(*, subject: str, body: str, to: list[str], html: str = "") -> None:
-    """Deliver an e-mail already rendered in the sender's request (allauth's messages)."""
+    """Deliver an e-mail already rendered in the sender's request.
+
+    Nothing enqueues it any more (allauth's messages go through the outbox, portal.adapters):
+    it stays for one release so messages already on the broker at the upgrade still go out.
+    """
     message = EmailMultiAlternatives(subject=subject, body=body, to=to)
     if html:
         message.attach_alternative(html, "text/html")
     message.send()
+
+
+# A database restart breaks each worker child's kept connection: its first task then meets an
+# OperationalError before claiming anything, and is retried on a fresh connection.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=DATABASE_ERRORS,
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=False,
+    max_retries=8,
+)
+def send_delivery(self: Task, delivery_id: int) -> bool:
+    """Send one outbox row, at most once (portal.outbox.sending.send). True when sent now.
+
+    Provider errors are recorded on the row and retried by the sweeper, never here: one chain
+    of tries per message.
+    """
+    from portal.outbox import sending
+
+    if not self.request.is_eager:
+        close_old_connections()  # drop a connection the database restart broke
+    return sending.send(delivery_id)
+
+
+@shared_task(bind=True, autoretry_for=DATABASE_ERRORS, max_retries=3, retry_backoff=True)
+def sweep_outbox(self: Task) -> dict[str, int]:
+    """Beat job (every minute): enqueue due rows, release rows the gate held, mark UNKNOWN."""
+    from portal.outbox import sending
+
+    if not self.request.is_eager:
+        close_old_connections()
+    return sending.sweep()

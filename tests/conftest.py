@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
 
+from outages import gate
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 TOTP_PERIOD = 30
@@ -86,6 +87,15 @@ def _clear_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _new_gate_process() -> Iterator[None]:
+    """The gate keeps the last snapshot it read in the process: each test starts without it, as
+    a new process would, so no test sees the windows of another."""
+    gate.forget_process_copy()
+    yield
+    gate.forget_process_copy()
 
 
 @pytest.fixture(autouse=True)

@@ -22,6 +22,7 @@ from accounts.models import (
 )
 from accounts.rightsets import RightSet
 from outages.gate import FeatureClosed
+from portal.admin_mixins import ReadOnlyAdminMixin
 
 
 class ContractInline(admin.TabularInline):
@@ -97,20 +98,7 @@ class PortalUserAdmin(UserAdmin):
     readonly_fields = ["temporary_password_expires_at", "must_enrol_second_factor"]
 
 
-class ReadOnlyAdminMixin:
-    """Rows written by the portal's services only: staff read them, never edit or delete them."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-NOTICE_FIELDS = ("email", "name", "language", "status", "sent_at", "used_at", "attempts")
+NOTICE_FIELDS = ("email", "name", "language", "created_at", "sent_at", "used_at")
 AUDIT_FIELDS = (
     "created_at",
     "event",
@@ -177,7 +165,6 @@ class AccountLinkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "removed_at",
         "removed_by",
         "removed_via",
-        "removal_notified_at",
     ]
     inlines = [GrantInline, LinkNoticeInline]
     actions = ["remove_links", "make_administrators", "unmake_administrators"]
@@ -248,10 +235,11 @@ class AccountLinkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(LinkNotice)
 class LinkNoticeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """The link e-mails and their state. No resend: they are never sent twice."""
+    """The contacts told of each link and the use of their removal links. Their e-mails' sending
+    state (attempts, errors, resend) is in the outbox's list of deliveries."""
 
-    list_display = ["email", "link", "status", "language", "created_at", "sent_at", "used_at"]
-    list_filter = ["status", "language"]
+    list_display = ["email", "link", "language", "created_at", "sent_at", "used_at"]
+    list_filter = ["language"]
     search_fields = [
         "email",
         "name",

@@ -1,4 +1,6 @@
-"""Support staff's side of delegated users: pre-registrations, validation requests, deliveries."""
+"""Support staff's side of delegated users: pre-registrations and validation requests.
+
+Their e-mails and texts are in the outbox's one list (portal.admin, "Deliveries")."""
 
 from typing import Any
 
@@ -8,9 +10,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts import audit, services
-from accounts.admin.core import ReadOnlyAdminMixin
-from accounts.models import EmailDelivery, PreRegistration, SmsDelivery, ValidationRequest
+from accounts.models import PreRegistration, ValidationRequest
 from accounts.phones import MobileNumberField, for_display
+from portal.admin_mixins import ReadOnlyAdminMixin
 
 
 class PreRegistrationForm(forms.ModelForm):
@@ -144,32 +146,3 @@ class ValidationRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "prepared_at"
     fields = REQUEST_FIELDS
     readonly_fields = REQUEST_FIELDS
-
-
-DELIVERY_FIELDS = ("status", "language", "created_at", "sent_at", "attempts", "last_error")
-
-
-@admin.register(EmailDelivery)
-class EmailDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """The delegated-users e-mails and their state; never resent by hand (sent once)."""
-
-    list_display = ["email", "kind", "account", "status", "language", "created_at", "sent_at"]
-    list_filter = ["status", "kind", "language"]
-    search_fields = ["email", "account__customer_number", "account__legal_name"]
-    list_select_related = ["account"]
-    date_hierarchy = "created_at"
-    fields = ("kind", "email", "user", "account", "context", *DELIVERY_FIELDS)
-    readonly_fields = fields
-
-
-@admin.register(SmsDelivery)
-class SmsDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """The temporary-password texts: the row never held the password."""
-
-    list_display = ["phone", "kind", "user", "status", "created_at", "sent_at", "attempts"]
-    list_filter = ["status", "kind"]
-    search_fields = ["phone", "user__email"]
-    list_select_related = ["user"]
-    date_hierarchy = "created_at"
-    fields = ("kind", "phone", "user", *DELIVERY_FIELDS)
-    readonly_fields = fields

@@ -2,23 +2,23 @@
 
 from accounts.models.core import BusinessAccount, Contact, Contract, User
 from accounts.models.delegation import PreRegistration, ValidationRequest
-from accounts.models.deliveries import DeliveryStatus, EmailDelivery, SmsDelivery
+from accounts.models.levels import DEFAULT_RIGHT_CHOICES, HIGHEST_DEFAULT_RIGHT, Right
 from accounts.models.links import AccountLink, Grant, LinkNotice
 from accounts.models.records import AuditEvent, Investigation
 
 __all__ = [
+    "DEFAULT_RIGHT_CHOICES",
+    "HIGHEST_DEFAULT_RIGHT",
     "AccountLink",
     "AuditEvent",
     "BusinessAccount",
     "Contact",
     "Contract",
-    "DeliveryStatus",
-    "EmailDelivery",
     "Grant",
     "Investigation",
     "LinkNotice",
     "PreRegistration",
-    "SmsDelivery",
+    "Right",
     "User",
     "ValidationRequest",
 ]

@@ -6,8 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from localflavor.ca.models import CAPostalCodeField, CAProvinceField
 
-from accounts.postal import validate_postal_code
-from accounts.rights import DEFAULT_RIGHT_CHOICES, HIGHEST_DEFAULT_RIGHT, Right
+from accounts.models.levels import DEFAULT_RIGHT_CHOICES, HIGHEST_DEFAULT_RIGHT, Right
+from portal.postal import validate_postal_code
 
 customer_number_validator = RegexValidator(
     r"^\d{10}$", _("A customer number has exactly 10 digits.")

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models.core import BusinessAccount, Contract
-from accounts.rights import Right
+from accounts.models.levels import Right
 
 
 class AccountLink(models.Model):
@@ -71,8 +71,6 @@ class AccountLink(models.Model):
     removed_via = models.CharField(
         _("removed through"), max_length=15, choices=RemovedVia.choices, blank=True
     )
-    # Set when the removed user was told; the task checks it so a retry does not tell twice.
-    removal_notified_at = models.DateTimeField(_("user told of removal"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("account link")
@@ -97,19 +95,12 @@ class AccountLink(models.Model):
     def __str__(self) -> str:
         return f"{self.user} → {self.account}"
 
-    def mark_removed(self, *, by: Any, via: "AccountLink.RemovedVia", told: bool = False) -> None:
-        """Record the removal (who, how, when) on the row; the services decide when it may happen.
-
-        `told=True` when the caller e-mails the user itself, so the sweeper of removal e-mails
-        leaves it alone.
-        """
+    def mark_removed(self, *, by: Any, via: "AccountLink.RemovedVia") -> None:
+        """Record the removal (who, how, when) on the row; the services decide when it may happen
+        and which e-mail tells the user."""
         self.status = self.Status.REMOVED
         self.removed_at, self.removed_by, self.removed_via = timezone.now(), by, via
-        fields = ["status", "removed_at", "removed_by", "removed_via"]
-        if told:
-            self.removal_notified_at = self.removed_at
-            fields.append("removal_notified_at")
-        self.save(update_fields=fields)
+        self.save(update_fields=["status", "removed_at", "removed_by", "removed_via"])
 
 
 class Grant(models.Model):
@@ -157,16 +148,13 @@ class Grant(models.Model):
 
 
 class LinkNotice(models.Model):
-    """The e-mail telling one contact about one new link: the delivery row that makes it once.
+    """One contact told of one new link, and the single-use removal link that e-mail carries.
 
-    Its removal link is bound to this row, expires 30 days after `sent_at` and is spent when
-    `used_at` is set.
+    The e-mail itself is an outbox delivery (portal.models.Delivery, kind "accounts.link_notice",
+    dedupe key "accounts.link_notice:<pk>"), which holds its sending state. The removal link is
+    bound to this row: it works once `sent_at` is set (when the e-mail is handed to the mail
+    provider), expires PORTAL_REMOVAL_LINK_VALID_DAYS after it and is spent when `used_at` is set.
     """
-
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENT = "sent", _("Sent")
-        FAILED = "failed", _("Failed")
 
     link = models.ForeignKey(
         AccountLink, on_delete=models.CASCADE, related_name="notices", verbose_name=_("link")
@@ -177,14 +165,9 @@ class LinkNotice(models.Model):
     language = models.CharField(
         _("language"), max_length=5, choices=settings.LANGUAGES, default="en"
     )
-    status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
-    )
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     used_at = models.DateTimeField(_("removal link used"), null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    last_error = models.CharField(_("last error"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("link notification")
@@ -193,7 +176,6 @@ class LinkNotice(models.Model):
         constraints = [
             models.UniqueConstraint(Lower("email"), "link", name="one_notice_per_link_recipient")
         ]
-        indexes = [models.Index(fields=["status", "created_at"], name="linknotice_status_created")]
 
     def __str__(self) -> str:
-        return f"{self.email} ({self.get_status_display()})"
+        return self.email

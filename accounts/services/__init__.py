@@ -21,7 +21,6 @@ from accounts.services.linking import (
 from accounts.services.requests import (
     Outcome,
     approve_request,
-    may_decide,
     may_see,
     prepare_request,
     reject_request,
@@ -41,7 +40,6 @@ __all__ = [
     "change_rights",
     "link_account",
     "mark_administrators",
-    "may_decide",
     "may_see",
     "prepare_request",
     "reject_request",

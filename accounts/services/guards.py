@@ -1,14 +1,11 @@
-"""Rules several services share: the lock order, the last administrator, work after commit.
+"""Rules several services share: the lock order and the last administrator.
 
 The lock order: every change to an account's links locks the account's row first, then the
 links (several accounts: by account id, then by link id). Two removals that took the same rows
 in opposite orders could each wait for the other, and PostgreSQL would end one with an error.
 """
 
-from collections.abc import Callable, Iterable
-from functools import partial
-
-from django.db import transaction
+from collections.abc import Iterable
 
 from accounts import rights
 from accounts.exceptions import LastAdministrator
@@ -52,8 +49,3 @@ def keep_an_administrator(
     able = set(rights.administrators_who_validate(account).values_list("pk", flat=True))
     if able == {losing.pk}:
         raise LastAdministrator()
-
-
-def after_commit(send: Callable[..., object], **kwargs: int) -> None:
-    # robust: with the broker down the change still stands; the sweeper re-queues what was lost.
-    transaction.on_commit(partial(send, **kwargs), robust=True)

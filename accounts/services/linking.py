@@ -1,5 +1,5 @@
 """Account linking: one function per use case, keyword-only, in a transaction, with its audit
-row inside and its e-mails enqueued after commit."""
+row and its e-mails' outbox rows inside (the outbox hands them to a worker after commit)."""
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import audit, removal_links, selectors, tasks, throttle
+from accounts import audit, notifications, removal_links, selectors
 from accounts.exceptions import (
     AlreadyLinked,
     LinkAlreadyRemoved,
@@ -32,11 +32,12 @@ from accounts.models import (
     LinkNotice,
     User,
 )
-from accounts.postal import normalise_postal_code
 from accounts.rights import Right
-from accounts.services.guards import after_commit, keep_an_administrator, lock_account, lock_links
+from accounts.services.guards import keep_an_administrator, lock_account, lock_links
 from outages.features import Feature
 from outages.gate import ensure_open
+from portal import throttle
+from portal.postal import normalise_postal_code
 
 Event = AuditEvent.Event
 
@@ -82,7 +83,7 @@ def link_account(
     """Link `user` to the account that every proof matches and tell its contacts.
 
     `second_factor_confirmed`: the user re-entered their second factor moments ago (the view
-    asks accounts.second_factor).
+    asks portal.second_factor).
 
     Raises FeatureClosed (maintenance), LinkLockedOut (too many failures by this user or from
     this address), LinkNeedsSecondFactor (the typed customer number is under attack and no fresh
@@ -210,7 +211,7 @@ def _create_link(*, user: User, account: BusinessAccount, ip: str | None) -> Acc
                 notified=[notice.email for notice in notices],
             )
             for notice in notices:
-                after_commit(tasks.send_link_notice.delay, notice_id=notice.pk)
+                notifications.queue_link_notice(notice)
     except IntegrityError:  # the one-active-link constraint: a parallel submission won
         raise AlreadyLinked(account) from None
     return link
@@ -268,7 +269,7 @@ def remove_link_with_token(*, token: str, ip: str | None) -> LinkNotice:
             )
             notice.used_at = timezone.now()
             notice.save(update_fields=["used_at"])
-            after_commit(tasks.send_link_removed_email.delay, link_id=notice.link_id)
+            notifications.queue_link_removed(notice.link)
     except RemovalLinkError as refused:
         _audit_refused_removal(refused, ip=ip)
         raise
@@ -287,7 +288,7 @@ def remove_links_by_staff(*, actor: User, link_ids: Iterable[int], ip: str | Non
         for link in lock_links(link_ids):
             keep_an_administrator(account=link.account, losing=link)
             _remove(link, by=actor, via=AccountLink.RemovedVia.STAFF, ip=ip)
-            after_commit(tasks.send_link_removed_email.delay, link_id=link.pk)
+            notifications.queue_link_removed(link)
             removed += 1
     return removed
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from accounts import audit, rights, validation
 from accounts.exceptions import NotAllowed, OwnRequest, RequestNotPending, StaleRequest
-from accounts.models import AuditEvent, BusinessAccount, EmailDelivery, User, ValidationRequest
+from accounts.messages import Kind
+from accounts.models import AuditEvent, BusinessAccount, User, ValidationRequest
 from accounts.services.messages import queue_email
-from outages.features import Feature
 from outages.gate import ensure_open
 
 Event = AuditEvent.Event
@@ -39,9 +39,11 @@ def submit(
 ) -> Outcome:
     """Do `kind` now when `actor` may validate it, otherwise prepare a request for validators.
 
-    Raises NotAllowed (neither), or what the action's service raises.
+    Raises FeatureClosed (the action's feature is interrupted), NotAllowed (neither), or what
+    the action's service raises.
     """
     action = validation.action_for(kind)
+    ensure_open(action.feature)
     if rights.may_validate(actor, action, account, payload):
         return Outcome(result=action.perform(actor=actor, account=account, payload=payload, ip=ip))
     return Outcome(
@@ -54,11 +56,12 @@ def prepare_request(
 ) -> ValidationRequest:
     """Queue `kind` for the account's validators, who are told by e-mail.
 
-    Raises FeatureClosed, NotAllowed (no MANAGE on the target), or what the action's check
-    raises: a request that could never be applied is not queued.
+    Raises FeatureClosed (the action's feature is interrupted), NotAllowed (no MANAGE on the
+    target), or what the action's check raises: a request that could never be applied is not
+    queued.
     """
-    ensure_open(Feature.DELEGATED_USERS)
     action = validation.action_for(kind)
+    ensure_open(action.feature)
     if not rights.may_prepare(actor, action, account, payload):
         raise NotAllowed()
     action.check(actor=actor, account=account, payload=payload)
@@ -80,11 +83,13 @@ def prepare_request(
         )
         for validator in rights.validators_of(action, account, payload).exclude(pk=actor.pk):
             queue_email(
-                kind=EmailDelivery.Kind.VALIDATION_REQUESTED,
+                kind=Kind.VALIDATION_REQUESTED,
                 to=validator,
                 account=account,
+                about=f"request:{request.pk}",
                 request_id=request.pk,
                 action=kind,
+                feature=str(action.feature),  # the outbox holds the e-mail while it is closed
                 preparer=_name(actor),
             )
     return request
@@ -95,10 +100,10 @@ def approve_request(
 ) -> ValidationRequest:
     """Run the request's action as `actor`; the preparer is told.
 
-    Raises FeatureClosed, RequestNotPending, OwnRequest, NotAllowed, StaleRequest (the request
-    is then kept as refused) or what the action's service raises (the request stays pending).
+    Raises RequestNotPending, FeatureClosed (the action's feature), OwnRequest, NotAllowed,
+    StaleRequest (the request is then kept as refused) or what the action's service raises (the
+    request stays pending).
     """
-    ensure_open(Feature.DELEGATED_USERS)
     with transaction.atomic():
         request, action = _decidable(actor=actor, account=account, request_id=request_id)
         if action.fingerprint(account, request.payload) == request.fingerprint:
@@ -115,22 +120,10 @@ def reject_request(
     *, actor: User, account: BusinessAccount, request_id: int, reason: str, ip: str | None
 ) -> ValidationRequest:
     """Refuse the request with `reason`; the preparer is told. Raises like approve_request."""
-    ensure_open(Feature.DELEGATED_USERS)
     with transaction.atomic():
         request, _action = _decidable(actor=actor, account=account, request_id=request_id)
         _decide(request, by=actor, state=State.REJECTED, ip=ip, reason=reason)
     return request
-
-
-def may_decide(
-    user: User, request: ValidationRequest, summary: rights.RightsSummary | None = None
-) -> bool:
-    """Whether the "To validate" page offers `user` to decide `request` (in memory with the
-    user's rights `summary`)."""
-    if request.prepared_by_id == user.pk or not request.is_pending:
-        return False
-    action = validation.action_for(request.kind)
-    return rights.may_validate(user, action, request.account, request.payload, summary)
 
 
 def may_see(
@@ -160,9 +153,12 @@ def _decidable(
     if request is None or not request.is_pending:
         raise RequestNotPending()
     request.account = account  # the same row: no query to read it again
+    action = validation.action_for(request.kind)
+    # Only now is the action known: its own feature, not delegated users, says whether the
+    # queue may decide it (nothing is written yet, so refusing here rolls nothing back).
+    ensure_open(action.feature)
     if request.prepared_by_id == actor.pk:
         raise OwnRequest()
-    action = validation.action_for(request.kind)
     if not rights.may_validate(actor, action, account, request.payload):
         raise NotAllowed()
     return request, action
@@ -207,11 +203,13 @@ def _decide(
     preparer = request.prepared_by
     if preparer is not None and preparer.is_active:
         queue_email(
-            kind=EmailDelivery.Kind.VALIDATION_DECIDED,
+            kind=Kind.VALIDATION_DECIDED,
             to=preparer,
             account=request.account,
+            about=f"request:{request.pk}",
             request_id=request.pk,
             action=request.kind,
+            feature=str(validation.action_for(request.kind).feature),
             state=state,
             reason=reason,
             decider=_name(by),

@@ -30,12 +30,12 @@ from accounts.exceptions import (
     UserAlreadyLinked,
     UserNotLinked,
 )
+from accounts.messages import Kind
 from accounts.models import (
     AccountLink,
     AuditEvent,
     BusinessAccount,
     Contract,
-    EmailDelivery,
     Grant,
     PreRegistration,
     User,
@@ -49,7 +49,6 @@ from outages.features import Feature
 from outages.gate import ensure_open
 
 Event = AuditEvent.Event
-Kind = EmailDelivery.Kind
 
 
 # --- checks shared with the validation queue ---------------------------------------------------
@@ -234,11 +233,14 @@ def _free_username(email: str) -> str:
 def _tell_new_user(link: AccountLink, *, chosen: RightSet, created: bool, phone: str) -> None:
     contracts = list(link.account.contracts.all())
     facts = {"first_name": link.user.first_name, "rights": chosen.facts(contracts)}
+    about = f"link:{link.pk}"  # a new link each time a person is added
     if created:
-        queue_email(kind=Kind.WELCOME, to=link.user, account=link.account, **facts)
-        queue_temporary_password(user=link.user, phone=phone)
+        queue_email(kind=Kind.WELCOME, to=link.user, account=link.account, about=about, **facts)
+        queue_temporary_password(user=link.user, phone=phone, account=link.account, about=about)
     else:
-        queue_email(kind=Kind.ACCESS_GRANTED, to=link.user, account=link.account, **facts)
+        queue_email(
+            kind=Kind.ACCESS_GRANTED, to=link.user, account=link.account, about=about, **facts
+        )
 
 
 def _write_grants(link: AccountLink, chosen: RightSet) -> None:
@@ -288,7 +290,7 @@ def change_rights(
         )
         before = RightSet.of_link(link)
         _write_grants(link, chosen)
-        audit.record(
+        event = audit.record(
             actor=actor,
             account=account,
             event=Event.RIGHTS_CHANGED,
@@ -303,6 +305,7 @@ def change_rights(
             kind=Kind.RIGHTS_CHANGED,
             to=link.user,
             account=account,
+            about=f"event:{event.pk}",  # rights change many times: each change is told
             first_name=link.user.first_name,
             rights=chosen.facts(contracts),
         )
@@ -323,7 +326,7 @@ def remove_user(
         link = locked_user_link(actor=actor, account=account, link_id=link_id)
         keep_an_administrator(account=account, losing=link)
         # Told below by its own e-mail, not by the link-removal one.
-        link.mark_removed(by=actor, via=AccountLink.RemovedVia.ADMINISTRATOR, told=True)
+        link.mark_removed(by=actor, via=AccountLink.RemovedVia.ADMINISTRATOR)
         audit.record(
             actor=actor,
             account=account,
@@ -333,7 +336,11 @@ def remove_user(
             user_email=link.user.email,
         )
         queue_email(
-            kind=Kind.USER_REMOVED, to=link.user, account=account, first_name=link.user.first_name
+            kind=Kind.USER_REMOVED,
+            to=link.user,
+            account=account,
+            about=f"link:{link.pk}",  # a link is removed once
+            first_name=link.user.first_name,
         )
     return link
 

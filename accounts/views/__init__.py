@@ -1,5 +1,6 @@
 """The accounts pages, one module per area; urls.py names them from here."""
 
+from accounts.views.home import home
 from accounts.views.linking import (
     account_detail,
     link_account,
@@ -31,6 +32,7 @@ __all__ = [
     "approve",
     "audit_trail",
     "default_right",
+    "home",
     "link_account",
     "reject",
     "removal",

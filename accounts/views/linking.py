@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts import audit, removal_links, rights, second_factor, selectors, services, throttle
+from accounts import audit, removal_links, rights, sections, selectors, services
 from accounts.exceptions import (
     AlreadyLinked,
     LastAdministrator,
@@ -34,10 +34,11 @@ from accounts.forms import LinkAccountForm, SuspiciousActivityForm
 from accounts.models import BusinessAccount, Investigation, LinkNotice, User
 from accounts.rights import Right
 from accounts.rightsets import RightSet
-from accounts.second_factor import second_factor_confirmed
-from outages.decorators import closed_response, feature_required
+from outages.decorators import feature_required
 from outages.features import Feature
 from outages.gate import FeatureClosed, closure_for
+from portal import second_factor, throttle
+from portal.second_factor import second_factor_confirmed
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +75,6 @@ def _attempt_link(request: SignedInRequest, form: LinkAccountForm, ip: str | Non
             second_factor_confirmed=second_factor.confirmed_recently(request),
             **form.cleaned_data,
         )
-    except FeatureClosed as closed:
-        return closed_response(request, closed.closure)
     except LinkLockedOut as locked:
         return _locked_out(request, locked.until)
     except LinkNeedsSecondFactor as needed:
@@ -110,6 +109,7 @@ def _needs_second_factor(request: SignedInRequest, needed: LinkNeedsSecondFactor
 
 
 @login_required
+@feature_required(Feature.SIGN_IN)
 @require_GET
 def account_detail(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = rights.get_account_or_404(request.user, Right.CONSULT, account_id)
@@ -120,7 +120,8 @@ def account_detail(request: SignedInRequest, account_id: int) -> HttpResponse:
         "contracts": contracts,
         "routing": selectors.investigation_routing(account=account),
         "mine": mine,
-        "may_see_queue": (mine.highest or 0) >= Right.MANAGE,
+        # Every app's pages on this account (Users, To validate, returns, billing...).
+        "sections": sections.sections_for(request, account),
         "my_rights": RightSet.of_holder(mine).rows(contracts),
     }
     return render(request, "accounts/detail.html", context)
@@ -143,8 +144,6 @@ def _leave(request: SignedInRequest, account: BusinessAccount) -> HttpResponse:
         return render(request, "accounts/remove_own_link.html", context)
     try:
         services.remove_own_link(user=request.user, account=account, ip=audit.ip_of(request))
-    except FeatureClosed as closed:
-        return closed_response(request, closed.closure)
     except LinkAlreadyRemoved:
         pass  # removed meanwhile (another tab, a contact): what the user asked for
     except LastAdministrator as refused:
@@ -175,6 +174,7 @@ def _what_leaving_leaves(request: SignedInRequest, account: BusinessAccount) -> 
 
 
 @login_required
+@feature_required(Feature.SIGN_IN)
 @require_http_methods(["GET", "POST"])
 def report_activity(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = rights.get_account_or_404(request.user, Right.CONSULT, account_id)
@@ -196,6 +196,7 @@ def report_activity(request: SignedInRequest, account_id: int) -> HttpResponse:
 
 
 @login_required
+@feature_required(Feature.SIGN_IN)
 @require_GET
 def report_done(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = rights.get_account_or_404(request.user, Right.CONSULT, account_id)
@@ -228,6 +229,7 @@ def _reported(request: HttpRequest, scope: str, **reporter: Any) -> Investigatio
     return get_object_or_404(Investigation, reference=reference, **reporter)
 
 
+@feature_required(Feature.SIGN_IN)
 @require_GET
 def security(request: HttpRequest) -> HttpResponse:
     context = {
@@ -240,7 +242,11 @@ def security(request: HttpRequest) -> HttpResponse:
 # --- the contact's removal link (no sign-in: the signed token is the authority) ---------------
 
 
+# These pages close with the rest of the portal during a sign-in interruption (SIGN_IN). The
+# removal itself asks LINK_REMOVAL inside, so the contact reads a try-later page in their own
+# language rather than the bare 503.
 @never_cache  # a page for one person, reached by a secret link
+@feature_required(Feature.SIGN_IN)
 @require_http_methods(["GET", "POST"])
 def removal(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows who would be removed from which account; only the POST removes."""
@@ -275,6 +281,7 @@ def _confirm_removal(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @never_cache
+@feature_required(Feature.SIGN_IN)
 @require_http_methods(["GET", "POST"])
 def removal_report(request: HttpRequest, token: str) -> HttpResponse:
     """A contact reports suspicious activity; their link works for this even once used."""
@@ -298,6 +305,7 @@ def removal_report(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @never_cache
+@feature_required(Feature.SIGN_IN)
 @require_GET
 def removal_report_done(request: HttpRequest, token: str) -> HttpResponse:
     if _rate_limited(request):

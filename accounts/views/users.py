@@ -33,11 +33,10 @@ from accounts.models import AccountLink, BusinessAccount, PreRegistration
 from accounts.phones import for_display
 from accounts.rights import Right
 from accounts.rightsets import EDITABLE_PROFILES, RightSet
-from accounts.second_factor import second_factor_confirmed
 from accounts.views.linking import SignedInRequest
-from outages.decorators import closed_response, feature_required
+from outages.decorators import feature_required
 from outages.features import Feature
-from outages.gate import FeatureClosed
+from portal.second_factor import second_factor_confirmed
 
 PAGE_SIZE = 50
 gated = feature_required(Feature.DELEGATED_USERS)
@@ -76,15 +75,12 @@ def default_right(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = rights.get_administered_account_or_404(request.user, account_id, Right.VALIDATE)
     form = DefaultRightForm(request.POST)
     if form.is_valid():
-        try:
-            services.set_default_right(
-                actor=request.user,
-                account=account,
-                level=Right(form.cleaned_data["level"]),
-                ip=audit.ip_of(request),
-            )
-        except FeatureClosed as closed:
-            return closed_response(request, closed.closure)
+        services.set_default_right(
+            actor=request.user,
+            account=account,
+            level=Right(form.cleaned_data["level"]),
+            ip=audit.ip_of(request),
+        )
         messages.success(request, _("The rights of self-linked users were saved."))
     return redirect("accounts:users", account.pk)
 
@@ -346,8 +342,6 @@ def _confirm(
         outcome = services.submit(
             actor=request.user, account=account, kind=kind, payload=payload, ip=audit.ip_of(request)
         )
-    except FeatureClosed as closed:
-        return closed_response(request, closed.closure)
     except DelegationError as refused:
         messages.error(request, refused.message)
         return redirect("accounts:users", account.pk)
@@ -398,6 +392,7 @@ def remove(request: SignedInRequest, account_id: int, link_id: int) -> HttpRespo
 
 
 @login_required
+@feature_required(Feature.SIGN_IN)
 @require_GET
 def audit_trail(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = rights.get_administered_account_or_404(request.user, account_id)

@@ -3,9 +3,14 @@
 Approving asks for the second factor again and runs the same service as acting directly. A
 request shows only to its preparer and to whoever may prepare or validate its action
 (services.may_see): to anyone else it does not exist (404), its personal data with it.
+
+Every app's actions share these pages, so no one feature closes them: they stay readable, and a
+decision is refused (503, from the service's FeatureClosed) while its action's own feature is
+interrupted; the page then shows its buttons disabled with the reason.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,13 +24,18 @@ from accounts.exceptions import DelegationError, StaleRequest
 from accounts.forms import RejectForm
 from accounts.models import BusinessAccount, ValidationRequest
 from accounts.rights import Right
-from accounts.second_factor import second_factor_confirmed
 from accounts.views.linking import SignedInRequest
-from outages.decorators import closed_response, feature_required
-from outages.features import Feature
-from outages.gate import FeatureClosed
+from outages import gate
+from portal.second_factor import second_factor_confirmed
 
-gated = feature_required(Feature.DELEGATED_USERS)
+View = Callable[..., HttpResponse]
+
+
+def gated_by_action(view: View) -> View:
+    """Marks a queue page whose gate is each request's action's feature, asked by the service
+    (and before the second factor, for approving), rather than one feature for the URL."""
+    view.gated_by_action = True  # type: ignore[attr-defined]
+    return view
 
 
 def _account(request: SignedInRequest, account_id: int) -> BusinessAccount:
@@ -34,7 +44,7 @@ def _account(request: SignedInRequest, account_id: int) -> BusinessAccount:
 
 
 @login_required
-@gated
+@gated_by_action
 @require_GET
 def to_validate(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = _account(request, account_id)
@@ -43,7 +53,7 @@ def to_validate(request: SignedInRequest, account_id: int) -> HttpResponse:
     context = {
         "account": account,
         "mine": [r for r in pending if r.prepared_by_id == request.user.pk],
-        "to_decide": [r for r in pending if services.may_decide(request.user, r, summary)],
+        "to_decide": [r for r in pending if rights.may_decide(request.user, r, summary)],
         "decided": _visible(request, account, selectors.recent_decisions(account=account), summary),
     }
     return render(request, "accounts/validations/list.html", context)
@@ -77,37 +87,49 @@ def _request_or_404(
 
 
 @login_required
-@gated
+@gated_by_action
 @require_GET
 def request_detail(request: SignedInRequest, account_id: int, request_id: int) -> HttpResponse:
     account = _account(request, account_id)
     found = _request_or_404(request, account, request_id)
+    context = _detail_context(request, account, found, RejectForm())
+    return render(request, "accounts/validations/detail.html", context)
+
+
+def _detail_context(
+    request: SignedInRequest, account: BusinessAccount, found: ValidationRequest, form: RejectForm
+) -> dict[str, Any]:
     action = validation.action_for(found.kind)
-    context = {
+    return {
         "account": account,
         "found": found,
         "action": action,
         "payload": found.payload,
         "details": action.details(account, found.payload),
-        "may_decide": services.may_decide(request.user, found),
-        "reject_form": RejectForm(),
+        "may_decide": rights.may_decide(request.user, found),
+        # Deciding writes: a read-only interruption of the action's feature closes it too.
+        "decision_closed": gate.closure_for(action.feature, write=True),
+        "reject_form": form,
     }
-    return render(request, "accounts/validations/detail.html", context)
 
 
 @login_required
-@gated
+@gated_by_action
 @require_POST
-@second_factor_confirmed
 def approve(request: SignedInRequest, account_id: int, request_id: int) -> HttpResponse:
     account = _account(request, account_id)
-    _request_or_404(request, account, request_id)
+    found = _request_or_404(request, account, request_id)
+    # Before the second factor: nobody re-enters a code only to learn the feature is closed.
+    gate.ensure_open(validation.action_for(found.kind).feature)
+    return _approve(request, account, request_id)
+
+
+@second_factor_confirmed
+def _approve(request: SignedInRequest, account: BusinessAccount, request_id: int) -> HttpResponse:
     try:
         services.approve_request(
             actor=request.user, account=account, request_id=request_id, ip=audit.ip_of(request)
         )
-    except FeatureClosed as closed:
-        return closed_response(request, closed.closure)
     except StaleRequest as stale:
         messages.error(request, stale.message)
         return redirect("accounts:to_validate", account.pk)
@@ -120,23 +142,14 @@ def approve(request: SignedInRequest, account_id: int, request_id: int) -> HttpR
 
 
 @login_required
-@gated
+@gated_by_action
 @require_POST
 def reject(request: SignedInRequest, account_id: int, request_id: int) -> HttpResponse:
     account = _account(request, account_id)
     found = _request_or_404(request, account, request_id)
     form = RejectForm(request.POST)
     if not form.is_valid():
-        action = validation.action_for(found.kind)
-        context = {
-            "account": account,
-            "found": found,
-            "action": action,
-            "payload": found.payload,
-            "details": action.details(account, found.payload),
-            "may_decide": services.may_decide(request.user, found),
-            "reject_form": form,
-        }
+        context = _detail_context(request, account, found, form)
         return render(request, "accounts/validations/detail.html", context, status=400)
     try:
         services.reject_request(
@@ -146,8 +159,6 @@ def reject(request: SignedInRequest, account_id: int, request_id: int) -> HttpRe
             reason=form.cleaned_data["reason"],
             ip=audit.ip_of(request),
         )
-    except FeatureClosed as closed:
-        return closed_response(request, closed.closure)
     except DelegationError as refused:
         messages.error(request, refused.message)
         return redirect("accounts:request_detail", account.pk, request_id)

@@ -2,9 +2,10 @@ import datetime
 
 from django import template
 
-from outages import formatting, gate
+from outages import gate
 from outages.features import Feature
 from outages.models import Interruption
+from portal import formatting
 
 register = template.Library()
 

@@ -34,7 +34,8 @@ class AccountLinkFactory(ModelFactory[AccountLink]):
 
 
 class LinkNoticeFactory(ModelFactory[LinkNotice]):
-    """A notice already e-mailed (its removal link usable) unless told otherwise."""
+    """A notice already e-mailed (its removal link usable) unless `sent_at=None`. It has no outbox
+    delivery: tests that send one queue it (accounts.notifications.queue_link_notice)."""
 
     class Meta:
         model = LinkNotice
@@ -43,5 +44,4 @@ class LinkNoticeFactory(ModelFactory[LinkNotice]):
     email = factory.Sequence(lambda n: f"owner{n}@business.example")
     name = factory.Faker("name")
     language = "en"
-    status = LinkNotice.Status.SENT
     sent_at = factory.LazyFunction(timezone.now)

@@ -19,17 +19,11 @@ from accounts.exceptions import (
     RightsBeyondYours,
     UserAlreadyLinked,
 )
-from accounts.models import (
-    AccountLink,
-    AuditEvent,
-    DeliveryStatus,
-    EmailDelivery,
-    PreRegistration,
-    SmsDelivery,
-    User,
-)
+from accounts.models import AccountLink, AuditEvent, PreRegistration, User
 from accounts.rights import Right
 from accounts.rightsets import Profile, RightSet
+from portal.models import Delivery
+from portal.outbox import sending
 from tests.accounts.delegation_factories import (
     PreRegistrationFactory,
     administrator,
@@ -126,46 +120,45 @@ def test_the_identifier_goes_by_email_and_the_temporary_password_by_sms(
     assert expires is not None
     assert expires - timezone.now() > datetime.timedelta(hours=71, minutes=59)
     assert expires - timezone.now() <= datetime.timedelta(hours=72)
-    # The password is in no row but the hash: not in the SMS row, the audit or the e-mail rows.
-    delivery = SmsDelivery.objects.get()
-    assert delivery.status == DeliveryStatus.SENT
-    for row in (delivery.__dict__, *EmailDelivery.objects.values(), *AuditEvent.objects.values()):
+    # The password is in no row but the hash: not in the outbox's rows or the audit.
+    delivery = Delivery.objects.get(channel="sms")
+    assert delivery.status == Delivery.Status.SENT
+    for row in (*Delivery.objects.values(), *AuditEvent.objects.values()):
         assert password not in str(row)
 
 
 def test_a_retried_sms_task_does_not_text_twice(
     admin, account, person, django_capture_on_commit_callbacks, sms_outbox
 ):
-    from accounts import outbox
-
     with django_capture_on_commit_callbacks(execute=True):
         add(admin, account, person)
-    delivery = SmsDelivery.objects.get()
+    delivery = Delivery.objects.get(channel="sms")
 
-    assert outbox.send_sms_delivery(delivery_id=delivery.pk) is False
+    assert sending.send(delivery.pk) is False
     assert len(sms_outbox) == 1
 
 
-def test_a_failed_text_keeps_no_password_and_stays_pending(
-    admin, account, person, django_capture_on_commit_callbacks, monkeypatch
+def test_a_failed_text_is_retried_and_the_password_texted_then_works(
+    admin, account, person, django_capture_on_commit_callbacks, monkeypatch, sms_outbox
 ):
-    from accounts import outbox, sms
+    real_send = sending.send_text
 
     def down(**kwargs):
-        raise sms.SmsNotSent("provider down")
+        raise sending.SmsNotSent("provider down")
 
-    monkeypatch.setattr(sms, "send_text", down)
-    with django_capture_on_commit_callbacks(execute=False):
+    monkeypatch.setattr(sending, "send_text", down)
+    with django_capture_on_commit_callbacks(execute=True):
         link = add(admin, account, person)
-    delivery = SmsDelivery.objects.get()
+    delivery = Delivery.objects.get(channel="sms")
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.PENDING, 1)
+    assert delivery.last_error == "SmsNotSent: provider down"
 
-    with pytest.raises(sms.SmsNotSent):
-        outbox.send_sms_delivery(delivery_id=delivery.pk)
+    monkeypatch.setattr(sending, "send_text", real_send)
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    assert sending.send(delivery.pk) is True
 
-    user = User.objects.get(pk=link.user_id)
-    assert not user.has_usable_password() and user.temporary_password_expires_at is None
-    delivery.refresh_from_db()
-    assert delivery.status == DeliveryStatus.PENDING
+    [text] = sms_outbox
+    assert User.objects.get(pk=link.user_id).check_password(texted_password(text.body))
 
 
 def test_a_person_with_a_profile_is_given_access_without_new_credentials(

@@ -8,20 +8,14 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import actions, audit, services, tasks
-from accounts.models import (
-    AccountLink,
-    AuditEvent,
-    EmailDelivery,
-    PreRegistration,
-    SmsDelivery,
-    ValidationRequest,
-)
+from accounts import actions, audit, services
+from accounts.models import AccountLink, AuditEvent, PreRegistration, ValidationRequest
 from accounts.rights import Right
 from accounts.rightsets import RightSet
 from outages import gate
 from outages.gate import FeatureClosed
-from outages.models import PostponedTask
+from portal.models import Delivery
+from portal.outbox import sending
 from tests.accounts.delegation_factories import PreRegistrationFactory, administrator
 from tests.accounts.factories import BusinessAccountFactory
 from tests.accounts.link_factories import AccountLinkFactory
@@ -42,12 +36,14 @@ def test_closing_delegated_users_closes_the_pages(client, account, close_feature
     client.force_login(admin)
     close_feature("delegated_users")
 
-    for name in ("users", "add_user", "to_validate"):
+    for name in ("users", "add_user"):
         response = client.get(reverse(f"accounts:{name}", args=[account.pk]))
         assert response.status_code == 503, name
         assert "Retry-After" in response
-    # The rest of the account stays open.
+    # The rest of the account stays open, the queue with it: every app's requests wait there,
+    # each decision gated on its own action's feature (tests/accounts/test_validation_features).
     assert client.get(reverse("accounts:detail", args=[account.pk])).status_code == 200
+    assert client.get(reverse("accounts:to_validate", args=[account.pk])).status_code == 200
 
 
 def test_a_read_only_interruption_keeps_the_list_and_disables_adding(
@@ -90,7 +86,7 @@ def test_closing_delegated_users_stops_the_services(account, close_feature):
     assert AccountLink.objects.filter(account=account, status="active").count() == 2
 
 
-def test_closing_delegated_users_postpones_the_messages(
+def test_closing_delegated_users_holds_the_messages_until_it_reopens(
     account, close_feature, django_capture_on_commit_callbacks, sms_outbox
 ):
     admin = administrator(account).user
@@ -103,16 +99,19 @@ def test_closing_delegated_users_postpones_the_messages(
             chosen=RightSet({None: Right.CONSULT}),
             ip=None,
         )
-    close_feature("delegated_users")
+    interruption = close_feature("delegated_users")
+    gate.forget_process_copy()  # the worker is another process: it reads the window afresh
 
     for callback in callbacks:
         callback()
 
     assert mail.outbox == [] and sms_outbox == []
-    assert sorted(PostponedTask.objects.values_list("task_name", flat=True)) == [
-        "accounts.tasks.send_email_delivery",
-        "accounts.tasks.send_sms_delivery",
+    held = Delivery.objects.order_by("kind")
+    assert [(d.kind, d.held_for, d.attempts) for d in held] == [
+        ("accounts.temporary_password", "delegated_users", 0),
+        ("accounts.welcome", "delegated_users", 0),
     ]
+    assert {d.next_attempt_at for d in held} == {interruption.ends_at}
 
 
 def test_the_sweeper_requeues_lost_deliveries_once(
@@ -128,12 +127,10 @@ def test_the_sweeper_requeues_lost_deliveries_once(
             chosen=RightSet({None: Right.CONSULT}),
             ip=None,
         )
-    old = timezone.now() - datetime.timedelta(hours=1)
-    EmailDelivery.objects.update(created_at=old)
-    SmsDelivery.objects.update(created_at=old)
+    Delivery.objects.update(enqueued_at=timezone.now() - datetime.timedelta(hours=1))
 
-    assert tasks.requeue_lost_deliveries() == 2
-    assert tasks.requeue_lost_deliveries() == 0
+    assert sending.sweep()["enqueued"] == 2
+    assert sending.sweep()["enqueued"] == 0
     assert len(mail.outbox) == 1 and len(sms_outbox) == 1
 
 
@@ -161,16 +158,12 @@ def make_rows(count: int) -> None:
         services.prepare_request(
             actor=preparer, account=account, kind=actions.ADD_USER, payload=payload, ip=None
         )
-        SmsDelivery.objects.create(
-            kind=SmsDelivery.Kind.TEMPORARY_PASSWORD, user=preparer, phone="+16135550100"
-        )
 
 
 CHANGELISTS = [
     "admin:accounts_preregistration_changelist",
     "admin:accounts_validationrequest_changelist",
-    "admin:accounts_emaildelivery_changelist",
-    "admin:accounts_smsdelivery_changelist",
+    "admin:portal_delivery_changelist",
     "admin:accounts_accountlink_changelist",
 ]
 
@@ -259,10 +252,8 @@ def test_requests_and_deliveries_are_read_only(staff, account):
     request = ValidationRequest.objects.get()
 
     for model, pk in (
-        ("validationrequest", request.pk),
-        ("smsdelivery", SmsDelivery.objects.get().pk),
+        ("accounts_validationrequest", request.pk),
+        ("portal_delivery", Delivery.objects.earliest("pk").pk),
     ):
-        assert staff.get(reverse(f"admin:accounts_{model}_change", args=[pk])).status_code == 200
-        assert (
-            staff.post(reverse(f"admin:accounts_{model}_change", args=[pk]), {}).status_code == 403
-        )
+        assert staff.get(reverse(f"admin:{model}_change", args=[pk])).status_code == 200
+        assert staff.post(reverse(f"admin:{model}_change", args=[pk]), {}).status_code == 403

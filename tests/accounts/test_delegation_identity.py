@@ -14,9 +14,10 @@ from django.urls import reverse
 
 from accounts import actions, rights, services
 from accounts.exceptions import InvalidPersonDetails
-from accounts.models import AccountLink, Contact, PreRegistration, SmsDelivery, User
+from accounts.models import AccountLink, Contact, PreRegistration, User
 from accounts.rights import Right
 from accounts.rightsets import RightSet
+from portal.models import Delivery
 from tests.accounts.delegation_factories import (
     PreRegistrationFactory,
     administrator,
@@ -354,7 +355,7 @@ def test_the_new_user_gets_the_pre_registrations_language(
     assert User.objects.get(pk=link.user_id).language == "fr"
     [welcome] = mail.outbox
     assert welcome.subject.startswith("Votre accès à Maple Leaf Outfitters Inc.")
-    assert SmsDelivery.objects.get().language == "fr"
+    assert Delivery.objects.get(channel="sms").language == "fr"
 
 
 def test_the_administrator_corrects_the_language_on_the_details_step(
@@ -371,7 +372,7 @@ def test_the_administrator_corrects_the_language_on_the_details_step(
         client.post(url("add_review", account))
 
     assert AccountLink.objects.get(method=AccountLink.Method.ADMINISTRATOR).user.language == "fr"
-    assert SmsDelivery.objects.get().language == "fr"
+    assert Delivery.objects.get(channel="sms").language == "fr"
     assert mail.outbox[0].subject.startswith("Votre accès à")
 
 

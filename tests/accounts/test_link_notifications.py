@@ -1,17 +1,19 @@
-"""The link notice e-mails: who gets them, what they say, and that each goes out exactly once."""
+"""The link e-mails through the outbox: who gets them, what they say, and that each goes out
+exactly once — queued on commit, sent once, retried, swept — and the removed user's e-mail."""
 
 import datetime
 import re
 from smtplib import SMTPServerDisconnected
 
 import pytest
-from celery import current_app
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
-from accounts import services, tasks
+from accounts import notifications, services
 from accounts.models import AccountLink, BusinessAccount, Contact, LinkNotice
 from outages.models import PostponedTask
+from portal import tasks
+from portal.models import Delivery
 from tests.accounts.conftest import CUSTOMER_NUMBER, POSTAL_CODE
 from tests.accounts.factories import BusinessAccountFactory, ContactFactory
 from tests.accounts.link_factories import AccountLinkFactory, LinkNoticeFactory
@@ -19,6 +21,7 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 IP = "203.0.113.7"
+Status = Delivery.Status
 
 
 @pytest.fixture
@@ -30,8 +33,27 @@ def linked(linkable, django_capture_on_commit_callbacks):
     return link
 
 
-def pending_notice(**kwargs):
-    return LinkNoticeFactory.create(status=LinkNotice.Status.PENDING, sent_at=None, **kwargs)
+def pending_notice(**kwargs) -> tuple[LinkNotice, Delivery]:
+    """A notice not yet e-mailed, with its outbox row (whose enqueue never ran)."""
+    notice = LinkNoticeFactory.create(sent_at=None, **kwargs)
+    return notice, notifications.queue_link_notice(notice)
+
+
+def deliveries(kind: str = notifications.LINK_NOTICE):
+    return Delivery.objects.filter(kind=kind)
+
+
+def send(delivery: Delivery) -> bool:
+    """What a worker does with the task the outbox enqueues."""
+    return tasks.send_delivery.apply(args=(delivery.pk,)).get()
+
+
+def sweep() -> dict[str, int]:
+    return tasks.sweep_outbox.apply().get()
+
+
+def later(time_machine, delta: datetime.timedelta) -> None:
+    time_machine.move_to(timezone.now() + delta, tick=False)
 
 
 def by_recipient(outbox):
@@ -44,12 +66,22 @@ def removal_url_in(text: str) -> str:
     return found.group(0)
 
 
+# --- who is told, and what they read ------------------------------------------------------------
+
+
 def test_commercial_account_tells_every_primary_and_billing_contact(linked, mailoutbox):
     assert sorted(by_recipient(mailoutbox)) == [
         "claire@mapleleaf.example",
         "owen@mapleleaf.example",
     ]
-    assert set(linked.notices.values_list("status", flat=True)) == {LinkNotice.Status.SENT}
+    rows = {row.dedupe_key: row for row in deliveries()}
+    assert sorted(rows) == sorted(
+        f"accounts.link_notice:{pk}" for pk in linked.notices.values_list("pk", flat=True)
+    )
+    assert {(row.status, row.attempts, row.account_id) for row in rows.values()} == {
+        (Status.SENT, 1, linked.account_id)
+    }
+    assert None not in set(linked.notices.values_list("sent_at", flat=True))
 
 
 @pytest.mark.parametrize(
@@ -143,37 +175,54 @@ def test_each_removal_link_is_bound_to_its_own_recipient(linked, mailoutbox):
     assert len(set(links.values())) == 2
 
 
-def test_running_the_task_twice_sends_one_email(mailoutbox):
-    notice = pending_notice()
+# --- queued on commit, sent once ----------------------------------------------------------------
 
-    tasks.send_link_notice.delay(notice_id=notice.pk)
-    tasks.send_link_notice.delay(notice_id=notice.pk)  # a redelivered message
+
+def test_the_notices_are_queued_in_the_linking_transaction_and_sent_after_commit(
+    linkable, user, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        link = services.link_account(user=user, ip=IP, **linkable.proofs)
+
+    assert mailoutbox == [] and len(callbacks) == 2
+    assert {row.status for row in deliveries()} == {Status.PENDING}
+    assert set(link.notices.values_list("sent_at", flat=True)) == {None}  # no link works yet
+
+    for callback in callbacks:
+        callback()
+
+    assert len(mailoutbox) == 2
+    assert {row.status for row in deliveries()} == {Status.SENT}
+
+
+def test_running_the_task_twice_sends_one_email(mailoutbox):
+    notice, delivery = pending_notice()
+
+    assert send(delivery) is True
+    assert send(delivery) is False  # a redelivered message
 
     assert len(mailoutbox) == 1
     notice.refresh_from_db()
-    assert notice.status == LinkNotice.Status.SENT
+    delivery.refresh_from_db()
+    assert delivery.status == Status.SENT
     assert notice.sent_at is not None
 
 
-def test_a_task_for_an_already_sent_notice_sends_nothing(mailoutbox):
-    notice = LinkNoticeFactory.create(status=LinkNotice.Status.SENT)
+def test_queuing_the_same_notice_again_makes_no_second_email(mailoutbox):
+    notice, delivery = pending_notice()
 
-    assert tasks.send_link_notice.apply(kwargs={"notice_id": notice.pk}).get() is False
-    assert mailoutbox == []
-
-
-@pytest.fixture
-def eager_retries():
-    """Eager Celery re-runs a retried task in place only when it does not propagate errors."""
-    conf = current_app.conf
-    propagates = conf.task_eager_propagates
-    conf.task_eager_propagates = False
-    yield
-    conf.task_eager_propagates = propagates
+    assert notifications.queue_link_notice(notice).pk == delivery.pk
+    assert deliveries().count() == 1
 
 
-def test_a_retry_after_a_mail_server_error_sends_once(mailoutbox, monkeypatch, eager_retries):
-    notice = pending_notice()
+# --- retried ------------------------------------------------------------------------------------
+
+
+def test_a_retry_after_a_mail_server_error_sends_once_and_states_the_new_expiry(
+    mailoutbox, monkeypatch, time_machine
+):
+    time_machine.move_to(datetime.datetime(2031, 3, 10, 13, 30, tzinfo=datetime.UTC), tick=False)
+    notice, delivery = pending_notice()
     real_send = EmailMultiAlternatives.send
     calls = []
 
@@ -185,84 +234,102 @@ def test_a_retry_after_a_mail_server_error_sends_once(mailoutbox, monkeypatch, e
 
     monkeypatch.setattr(EmailMultiAlternatives, "send", flaky_send)
 
-    tasks.send_link_notice.delay(notice_id=notice.pk)
+    assert send(delivery) is False
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Status.PENDING, 1)
+    assert "SMTPServerDisconnected" in delivery.last_error
+    assert sweep()["enqueued"] == 0  # its retry is not due yet: the sweeper leaves it alone
 
-    assert len(calls) == 2
-    assert len(mailoutbox) == 1
+    time_machine.move_to(delivery.next_attempt_at, tick=False)
+    assert sweep()["enqueued"] == 1
+
+    assert len(calls) == 2 and len(mailoutbox) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Status.SENT, 2)
     notice.refresh_from_db()
-    assert notice.status == LinkNotice.Status.SENT
-    assert notice.attempts == 2
-    assert "SMTPServerDisconnected" in notice.last_error
+    # The e-mail that went states the validity the token has: 30 days from this send.
+    assert notice.sent_at == delivery.next_attempt_at
+    assert "valid for 30 days, until April 9, 9:31 a.m. (ET)." in mailoutbox[0].body
 
 
-def test_after_the_last_retry_the_notice_is_failed_and_never_resent(
-    mailoutbox, monkeypatch, eager_retries
+def test_after_the_last_attempt_the_notice_is_failed_and_never_resent(
+    mailoutbox, monkeypatch, settings, time_machine
 ):
-    notice = pending_notice()
+    settings.PORTAL_OUTBOX_MAX_ATTEMPTS = 2
+    _notice, delivery = pending_notice()
 
     def down(message, *args, **kwargs):
         raise SMTPServerDisconnected("down")
 
     monkeypatch.setattr(EmailMultiAlternatives, "send", down)
+    send(delivery)
+    delivery.refresh_from_db()
+    time_machine.move_to(delivery.next_attempt_at, tick=False)
+    assert sweep()["enqueued"] == 1
 
-    result = tasks.send_link_notice.delay(notice_id=notice.pk)
-
-    assert isinstance(result.result, SMTPServerDisconnected)
-
-    notice.refresh_from_db()
-    assert notice.status == LinkNotice.Status.FAILED
-    assert notice.attempts == tasks.MAX_RETRIES + 1
-    LinkNotice.objects.filter(pk=notice.pk).update(
-        created_at=timezone.now() - datetime.timedelta(hours=1)
-    )
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Status.FAILED, 2)
     monkeypatch.setattr(EmailMultiAlternatives, "send", lambda *a, **k: pytest.fail("resent"))
-    assert tasks.requeue_lost_link_emails() == 0
+    later(time_machine, datetime.timedelta(hours=2))
+    assert sweep()["enqueued"] == 0
+    assert send(delivery) is False
     assert mailoutbox == []
+
+
+# --- swept --------------------------------------------------------------------------------------
 
 
 def test_the_sweeper_sends_what_a_lost_enqueue_left_pending(
-    linkable, user, mailoutbox, django_capture_on_commit_callbacks
+    linkable, user, mailoutbox, django_capture_on_commit_callbacks, settings, time_machine
 ):
-    # The broker was down: the after-commit enqueue never happened.
+    # The broker was down: the after-commit enqueue never reached a worker.
     with django_capture_on_commit_callbacks(execute=False):
         link = services.link_account(user=user, ip=IP, **linkable.proofs)
-    link.notices.update(created_at=timezone.now() - datetime.timedelta(minutes=6))
+    assert sweep()["enqueued"] == 0  # just handed over: perhaps still on its way
 
-    assert tasks.requeue_lost_link_emails() == 2
+    later(time_machine, datetime.timedelta(seconds=settings.PORTAL_OUTBOX_REQUEUE_AFTER + 1))
+    assert sweep()["enqueued"] == 2
 
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(
+        link.notices.values_list("email", flat=True)
+    )
+    assert {row.status for row in deliveries()} == {Status.SENT}
+    later(time_machine, datetime.timedelta(hours=1))
+    assert sweep()["enqueued"] == 0  # and nothing a second time
     assert len(mailoutbox) == 2
-    assert set(link.notices.values_list("status", flat=True)) == {LinkNotice.Status.SENT}
-    assert tasks.requeue_lost_link_emails() == 0  # and nothing a second time
-
-
-def test_the_sweeper_leaves_notices_that_are_only_seconds_old(mailoutbox):
-    pending_notice()
-
-    assert tasks.requeue_lost_link_emails() == 0
-    assert mailoutbox == []
 
 
 def test_the_beat_schedule_runs_the_sweeper(settings):
-    schedule = settings.CELERY_BEAT_SCHEDULE["accounts-requeue-lost-link-emails"]
+    jobs = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
 
-    assert schedule["task"] == tasks.requeue_lost_link_emails.name
-    assert schedule["schedule"] <= settings.PORTAL_LINK_EMAIL_REQUEUE_AFTER
+    assert jobs[tasks.sweep_outbox.name] <= settings.PORTAL_OUTBOX_REQUEUE_AFTER
+    assert "accounts.tasks.requeue_lost_link_emails" not in jobs
 
 
-def test_while_linking_is_closed_the_task_is_postponed_and_the_sweeper_waits(
-    mailoutbox, close_feature
+def test_while_linking_is_closed_the_notice_waits_and_goes_when_it_reopens(
+    mailoutbox, close_feature, time_machine
 ):
-    notice = pending_notice(created_at=timezone.now() - datetime.timedelta(hours=1))
-    close_feature("account_linking")
+    notice, delivery = pending_notice()
+    interruption = close_feature("account_linking")
 
-    tasks.send_link_notice.delay(notice_id=notice.pk)
+    assert send(delivery) is False
 
-    assert mailoutbox == []
-    postponed = PostponedTask.objects.get()
-    assert postponed.task_name == "accounts.tasks.send_link_notice"
-    assert postponed.kwargs == {"notice_id": notice.pk}
-    assert tasks.requeue_lost_link_emails() == 0
-    assert PostponedTask.objects.count() == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.held_for) == (
+        Status.PENDING,
+        0,
+        "account_linking",
+    )
+    assert mailoutbox == [] and not PostponedTask.objects.exists()
+    later(time_machine, datetime.timedelta(hours=1))
+    assert sweep()["enqueued"] == 0  # still closed
+
+    time_machine.move_to(interruption.ends_at, tick=False)
+    assert sweep()["enqueued"] == 1
+    assert [m.to for m in mailoutbox] == [[notice.email]]
+
+
+# --- the removed user ---------------------------------------------------------------------------
 
 
 def test_the_removed_user_is_told_once_in_their_language(mailoutbox):
@@ -273,9 +340,11 @@ def test_the_removed_user_is_told_once_in_their_language(mailoutbox):
         removed_at=timezone.now(),
         removed_via=AccountLink.RemovedVia.CONTACT_LINK,
     )
+    delivery = notifications.queue_link_removed(link)
 
-    tasks.send_link_removed_email.delay(link_id=link.pk)
-    tasks.send_link_removed_email.delay(link_id=link.pk)
+    assert send(delivery) is True
+    assert send(delivery) is False
+    assert notifications.queue_link_removed(link).pk == delivery.pk
 
     assert len(mailoutbox) == 1
     message = mailoutbox[0]
@@ -283,21 +352,65 @@ def test_the_removed_user_is_told_once_in_their_language(mailoutbox):
     assert "Léa Roy" in message.body
     assert "(HE)" in message.body
     assert message.alternatives[0][1] == "text/html"
-    link.refresh_from_db()
-    assert link.removal_notified_at is not None
+    delivery.refresh_from_db()
+    assert (delivery.dedupe_key, delivery.user, delivery.language, delivery.status) == (
+        f"accounts.link_removed:{link.pk}",
+        user,
+        "fr",
+        Status.SENT,
+    )
 
 
-def test_the_sweeper_tells_a_removed_user_whose_email_was_lost(mailoutbox):
+def test_staff_removal_tells_the_user_through_the_sweeper_when_the_enqueue_was_lost(
+    staff_user, mailoutbox, django_capture_on_commit_callbacks, settings, time_machine
+):
+    link = AccountLinkFactory.create()
+    other = AccountLinkFactory.create(account=link.account)
+    with django_capture_on_commit_callbacks(execute=False):
+        services.remove_links_by_staff(actor=staff_user, link_ids=[link.pk], ip=IP)
+    services.remove_own_link(user=other.user, account=other.account, ip=IP)  # not e-mailed
+
+    later(time_machine, datetime.timedelta(seconds=settings.PORTAL_OUTBOX_REQUEUE_AFTER + 1))
+    assert sweep()["enqueued"] == 1
+
+    assert [m.to for m in mailoutbox] == [[link.user.email]]
+    assert "Support staff removed your access." in mailoutbox[0].body
+    assert deliveries(notifications.LINK_REMOVED).get().status == Status.SENT
+
+
+def test_while_link_removal_is_closed_the_removed_user_waits(mailoutbox, close_feature):
     link = AccountLinkFactory.create(
         status=AccountLink.Status.REMOVED,
-        removed_at=timezone.now() - datetime.timedelta(minutes=10),
+        removed_at=timezone.now(),
         removed_via=AccountLink.RemovedVia.STAFF,
     )
-    AccountLinkFactory.create(  # users who removed themselves are not e-mailed
-        status=AccountLink.Status.REMOVED,
-        removed_at=timezone.now() - datetime.timedelta(minutes=10),
-        removed_via=AccountLink.RemovedVia.SELF,
-    )
+    delivery = notifications.queue_link_removed(link)
+    close_feature("link_removal")
 
-    assert tasks.requeue_lost_link_emails() == 1
-    assert [m.to for m in mailoutbox] == [[link.user.email]]
+    assert send(delivery) is False
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.held_for) == (Status.PENDING, "link_removal")
+    assert mailoutbox == []
+
+
+def test_an_active_link_is_never_told_it_was_removed(mailoutbox):
+    delivery = notifications.queue_link_removed(AccountLinkFactory.create())
+
+    assert send(delivery) is False
+
+    delivery.refresh_from_db()
+    assert delivery.status == Status.FAILED
+    assert mailoutbox == []
+
+
+def test_a_notice_whose_link_was_deleted_fails_for_good(mailoutbox):
+    notice, delivery = pending_notice()
+    notice.link.delete()  # the link and its notices go; the outbox row stays for staff
+
+    assert send(delivery) is False
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Status.FAILED, 1)
+    assert delivery.last_error == "Undeliverable: The link notice no longer exists."
+    assert mailoutbox == []

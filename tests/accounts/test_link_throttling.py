@@ -7,9 +7,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import services, throttle
+from accounts import services
 from accounts.exceptions import LinkLockedOut, LinkNeedsSecondFactor, LinkRefused
 from accounts.models import AccountLink, AuditEvent
+from portal import throttle
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.models import BusinessAccount
-from accounts.postal import normalise_postal_code, validate_postal_code
+from portal.postal import normalise_postal_code, validate_postal_code
 from tests.accounts.factories import BusinessAccountFactory, ContactFactory, ContractFactory
 
 POSTAL_CODE_MESSAGE = "Enter a postal code in the format XXX XXX."

@@ -14,7 +14,7 @@ from accounts.exceptions import (
     RemovalLinkInvalid,
     RemovalLinkUsed,
 )
-from accounts.models import AccountLink, AuditEvent, BusinessAccount, Investigation, LinkNotice
+from accounts.models import AccountLink, AuditEvent, BusinessAccount, Investigation
 from tests.accounts.link_factories import AccountLinkFactory, LinkNoticeFactory
 from tests.factories import UserFactory
 
@@ -86,7 +86,7 @@ def test_a_token_is_bound_to_its_link_and_recipient(notice):
 
 
 def test_a_token_of_a_notice_never_sent_is_invalid():
-    pending = LinkNoticeFactory.create(status=LinkNotice.Status.PENDING, sent_at=None)
+    pending = LinkNoticeFactory.create(sent_at=None)
 
     with pytest.raises(RemovalLinkInvalid):
         removal_links.notice_for_token(removal_links.make_token(pending))

@@ -17,6 +17,7 @@ from accounts.forms import DefaultRightForm
 from accounts.models import AccountLink, BusinessAccount, Contract, Grant, ValidationRequest
 from accounts.rights import Right
 from accounts.validation import Action, fingerprint_of
+from outages.features import Feature
 from tests.accounts.delegation_factories import administrator, with_totp
 from tests.accounts.factories import BusinessAccountFactory, ContractFactory
 from tests.accounts.link_factories import AccountLinkFactory
@@ -35,6 +36,7 @@ def contract_action(contract: Contract, *, administration: bool = False) -> Acti
     """An action (not registered) whose target is `contract`, e.g. activating a policy on it."""
     return Action(
         kind="tests.on_contract",
+        feature=Feature.ONLINE_PAYMENT,
         label="On a contract",
         perform=_noop,
         fingerprint=lambda account, payload: fingerprint_of(1),
@@ -46,6 +48,7 @@ def contract_action(contract: Contract, *, administration: bool = False) -> Acti
 def account_action(*, administration: bool) -> Action:
     return Action(
         kind="tests.on_account",
+        feature=Feature.ONLINE_PAYMENT,
         label="On the account",
         perform=_noop,
         fingerprint=lambda account, payload: fingerprint_of(1),

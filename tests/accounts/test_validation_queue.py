@@ -10,6 +10,7 @@ from accounts.exceptions import NotAllowed, OwnRequest, RequestNotPending, Stale
 from accounts.models import AccountLink, AuditEvent, PreRegistration, ValidationRequest
 from accounts.rights import Right
 from accounts.rightsets import RightSet
+from outages.features import Feature
 from tests.accounts.delegation_factories import PreRegistrationFactory, administrator
 from tests.accounts.factories import BusinessAccountFactory
 from tests.accounts.link_factories import AccountLinkFactory
@@ -224,6 +225,7 @@ def test_other_apps_register_their_actions(account, validator, preparer):
     action = validation.Action(
         kind="tests.pay_invoice",
         label="Pay an invoice",
+        feature=Feature.ONLINE_PAYMENT,
         perform=pay,
         fingerprint=lambda account, payload: validation.fingerprint_of(payload["invoice"]),
     )
@@ -233,7 +235,11 @@ def test_other_apps_register_their_actions(account, validator, preparer):
         with pytest.raises(ValueError, match="already registered"):
             validation.register(
                 validation.Action(
-                    kind="tests.pay_invoice", label="x", perform=pay, fingerprint=lambda a, p: ""
+                    kind="tests.pay_invoice",
+                    label="x",
+                    feature=Feature.ONLINE_PAYMENT,
+                    perform=pay,
+                    fingerprint=lambda a, p: "",
                 )
             )
         queued = submit(preparer, account, "tests.pay_invoice", {"invoice": 7})

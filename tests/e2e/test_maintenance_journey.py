@@ -17,8 +17,8 @@ from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from outages import services
-from outages.formatting import EASTERN
 from outages.models import MaintenanceWindow
+from portal.formatting import EASTERN
 from tests.conftest import MFAUser
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

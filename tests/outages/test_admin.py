@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from outages import gate
 from outages.features import Feature
-from outages.formatting import EASTERN
 from outages.models import Interruption, MaintenanceNotice, MaintenanceWindow, WindowChange
+from portal.formatting import EASTERN
+from portal.models import Delivery
 from tests.outages.factories import HOUR, InterruptionFactory, MaintenanceWindowFactory
 
 pytestmark = pytest.mark.django_db
@@ -379,8 +380,16 @@ def test_changelist_filters_by_derived_state_and_searches(staff_client, state):
 
 
 def test_notices_and_postponed_tasks_are_read_only(staff_client, user):
+    window = MaintenanceWindowFactory.create()
+    delivery = Delivery.objects.create(
+        channel="email",
+        kind="outages.notice",
+        address=user.email,
+        user=user,
+        dedupe_key=f"outages.notice:{window.pk}:{user.pk}:1",
+    )
     notice = MaintenanceNotice.objects.create(
-        window=MaintenanceWindowFactory.create(), user=user, revision=1
+        window=window, user=user, revision=1, delivery=delivery
     )
 
     assert (

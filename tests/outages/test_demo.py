@@ -10,8 +10,8 @@ from django.utils import timezone, translation
 from outages import gate
 from outages.demo import ROWS, load_demo_window
 from outages.features import Feature
-from outages.formatting import EASTERN, format_span
 from outages.models import Interruption
+from portal.formatting import EASTERN, format_span
 
 pytestmark = pytest.mark.django_db
 

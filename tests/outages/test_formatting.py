@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone, translation
 
-from outages.formatting import EASTERN, format_moment, format_span, format_until, to_eastern
+from portal.formatting import EASTERN, format_moment, format_span, format_until, to_eastern
 
 UTC = datetime.UTC
 YEAR = timezone.now().year  # the current year is written without its year

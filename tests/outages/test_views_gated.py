@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from outages.features import Feature
-from outages.formatting import EASTERN
 from outages.models import Interruption
+from portal.formatting import EASTERN
 from tests.outages.factories import HOUR, closing
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.outages.urls")]

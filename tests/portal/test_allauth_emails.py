@@ -1,6 +1,7 @@
 """allauth's e-mails name the portal and its address, in the recipient's language, with "courriel".
 
-Every e-mail goes through a real request and the Celery task (eager in tests) after commit.
+Every e-mail goes through a real request and the outbox ("allauth.message": one row per message,
+sent by the Celery task, eager in tests, after commit; its text forgotten once sent).
 """
 
 import re
@@ -11,6 +12,7 @@ from allauth.mfa.models import Authenticator
 from django.core import mail
 from django.urls import reverse
 
+from portal.models import Delivery
 from tests.conftest import totp_code
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -26,13 +28,21 @@ def sent(django_capture_on_commit_callbacks, mailoutbox):
     """Run a request and return the e-mails it sent once its transaction committed."""
 
     def run(request, *args, **kwargs):
-        before = len(mailoutbox)
+        before, queued = len(mailoutbox), set(rows().values_list("pk", flat=True))
         with django_capture_on_commit_callbacks(execute=True):
             response = request(*args, **kwargs)
         assert response.status_code in (200, 302), response.content.decode()[:500]
+        new = rows().exclude(pk__in=queued)
+        assert [(row.status, row.facts) for row in new] == [(Delivery.Status.SENT, {})] * len(
+            mailoutbox[before:]
+        )
         return mailoutbox[before:]
 
     return run
+
+
+def rows():
+    return Delivery.objects.filter(kind="allauth.message")
 
 
 def french(client) -> None:

@@ -4,6 +4,7 @@ import time
 
 import pytest
 from django.conf import settings
+from django.core.cache import caches
 from django.db import OperationalError, connection
 from django.test import override_settings
 from django.urls import reverse
@@ -20,8 +21,36 @@ def test_ok_when_the_database_answers(client):
     response = client.get(reverse("healthz"))
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "problems": {}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "cache": "ok"},
+        "problems": {},
+    }
     assert "no-cache" in response["Cache-Control"]
+
+
+@override_settings(REDIS_URL="")
+def test_a_cache_that_fails_answers_503_naming_the_cache(client, settings):
+    settings.CACHES = {"default": {"BACKEND": "tests.cache_faults.FaultyCache"}}
+    caches["default"].down = True  # type: ignore[attr-defined]
+
+    response = client.get(reverse("healthz"))
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "down",
+        "checks": {"database": "ok", "cache": "down"},
+        "problems": {"cache": "ConnectionError"},
+    }
+
+
+@override_settings(REDIS_URL="")
+def test_the_cache_is_probed_with_a_write(client, settings):
+    settings.CACHES = {"default": {"BACKEND": "tests.cache_faults.FaultyCache"}}
+
+    client.get(reverse("healthz"))
+
+    assert caches["default"].operations == [("set", "portal:healthz")]  # type: ignore[attr-defined]
 
 
 def test_database_failure_answers_503_naming_the_database(client, monkeypatch):
