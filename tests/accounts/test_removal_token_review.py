@@ -25,6 +25,8 @@ from outages.models import Interruption, MaintenanceWindow
 from portal import tasks
 from portal.formatting import EASTERN
 from portal.models import Delivery
+from portal.outbox import kinds as outbox_kinds
+from portal.outbox import registered_kinds
 from tests.accounts.link_factories import AccountLinkFactory, LinkNoticeFactory
 from tests.factories import UserFactory
 from tests.row_locks import row_locks
@@ -252,6 +254,46 @@ def test_sending_reads_the_notice_with_its_link_user_and_account_at_once(notice,
         if re.match(r'SELECT .* FROM "accounts_(user|businessaccount)"', q["sql"])
     ]
     assert separate == []
+
+
+@pytest.fixture
+def only_what_register_adds(monkeypatch):
+    """The outbox's registry as `accounts.notifications.register()` alone fills it."""
+    monkeypatch.setattr(outbox_kinds, "_KINDS", {})
+    notifications.register()
+
+
+def test_registering_makes_each_link_email_wait_for_its_own_capability(
+    only_what_register_adds, notice, frozen, mailoutbox, django_capture_on_commit_callbacks
+):
+    removed = AccountLinkFactory.create(
+        account__legal_name="Boreal Supply Co.",
+        status=AccountLink.Status.REMOVED,
+        removed_at=NOW,
+        removed_via=AccountLink.RemovedVia.STAFF,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        close(Feature.ACCOUNT_LINKING, until=NOW + DAY)
+        close(Feature.LINK_REMOVAL, until=NOW + 2 * DAY)
+    told_contact, told_user = queued(notice), notifications.queue_link_removed(removed)
+
+    send(told_contact)
+    send(told_user)
+    told_contact.refresh_from_db()
+    told_user.refresh_from_db()
+    assert (told_contact.held_for, told_user.held_for) == ("account_linking", "link_removal")
+    assert [k.name for k in registered_kinds()] == [
+        "accounts.link_notice",
+        "accounts.link_removed",
+    ]
+
+    frozen.move_to(NOW + 2 * DAY + SECOND, tick=False)
+    tasks.sweep_outbox.apply().get()
+    assert sorted(m.subject for m in mailoutbox) == [
+        "A user was linked to the business account Maple Leaf Outfitters Inc.",
+        "Your access to the business account Boreal Supply Co. was removed",
+    ]
+    assert all(m.alternatives[0][1] == "text/html" for m in mailoutbox)
 
 
 # --- using the token -----------------------------------------------------------------------------
