@@ -199,6 +199,17 @@ def test_reporting_with_a_spent_token_still_ends_with_its_validity(notice, froze
 # --- what is locked (on PostgreSQL) --------------------------------------------------------------
 
 
+def test_the_token_brings_the_user_and_account_its_pages_name_in_one_query(
+    notice, django_assert_num_queries
+):
+    with django_assert_num_queries(1):
+        found = removal_links.notice_for_token(token(notice))
+        assert (found.link.user.email, found.link.account.legal_name) == (
+            "ada@example.org",
+            "Maple Leaf Outfitters Inc.",
+        )
+
+
 def test_the_token_read_for_removal_locks_the_notice_and_its_link_only(notice):
     with row_locks() as locked:
         removal_links.notice_for_token(token(notice), for_update=True)
@@ -456,6 +467,12 @@ def test_a_failure_is_kept_with_its_type_and_the_last_one_fails_the_notice(
 )
 def test_the_removed_user_is_told_how_once_with_an_absolute_link(mailoutbox, settings, via, says):
     settings.PORTAL_BASE_URL = "https://portal.example/"
+    AccountLinkFactory.create(  # removed earlier, from another business
+        account__legal_name="Boreal Supply Co.",
+        status=AccountLink.Status.REMOVED,
+        removed_at=NOW - DAY,
+        removed_via=AccountLink.RemovedVia.STAFF,
+    )
     user = UserFactory.create(first_name="", last_name="", email="nameless@example.org")
     link = AccountLinkFactory.create(
         user=user,
@@ -473,6 +490,7 @@ def test_the_removed_user_is_told_how_once_with_an_absolute_link(mailoutbox, set
 
     delivery.refresh_from_db()
     assert (delivery.status, delivery.sent_at) == (Delivery.Status.SENT, NOW)
+    assert (delivery.user, delivery.account_id) == (user, link.account_id)  # the admin's filters
     (message,) = mailoutbox
     assert message.to == ["nameless@example.org"]
     assert message.extra_headers == {"Auto-Submitted": "auto-generated"}
@@ -495,6 +513,7 @@ def test_an_active_link_is_not_told_it_was_removed(mailoutbox):
     assert mailoutbox == []
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.FAILED
+    assert "The link does not exist or is not removed." in delivery.last_error
 
 
 # --- the right self-linking gives ----------------------------------------------------------------
