@@ -120,6 +120,8 @@ def test_the_sweeper_on_the_worker_sends_what_the_broker_lost(celery_worker, acc
     late = LinkNotice.objects.create(link=link, email="late@prairie.example", name="Late Contact")
     delivery = notifications.queue_link_notice(late)  # autocommit: handed over at once...
     assert wait_for(lambda: len(mail.outbox) == 1)
+    # The worker marks the row just after the message left: wait for that, not only the mail.
+    assert wait_for(lambda: _status(delivery) == Delivery.Status.SENT)
     mail.outbox.clear()
     Delivery.objects.filter(pk=delivery.pk).update(  # ...so pretend it never was
         status=Delivery.Status.PENDING, sent_at=None, enqueued_at=None
@@ -128,8 +130,12 @@ def test_the_sweeper_on_the_worker_sends_what_the_broker_lost(celery_worker, acc
     tasks.sweep_outbox.delay()
 
     assert wait_for(lambda: [m.to for m in mail.outbox] == [["late@prairie.example"]])
-    delivery.refresh_from_db()
-    assert delivery.status == Delivery.Status.SENT
+    assert wait_for(lambda: _status(delivery) == Delivery.Status.SENT)
+    assert [m.to for m in mail.outbox] == [["late@prairie.example"]]  # and only once
+
+
+def _status(delivery: Delivery) -> str:
+    return Delivery.objects.values_list("status", flat=True).get(pk=delivery.pk)
 
 
 def test_with_the_broker_down_at_commit_linking_answers_and_the_sweeper_sends_each_notice_once(
