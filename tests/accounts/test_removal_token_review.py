@@ -467,12 +467,6 @@ def test_a_failure_is_kept_with_its_type_and_the_last_one_fails_the_notice(
 )
 def test_the_removed_user_is_told_how_once_with_an_absolute_link(mailoutbox, settings, via, says):
     settings.PORTAL_BASE_URL = "https://portal.example/"
-    AccountLinkFactory.create(  # removed earlier, from another business
-        account__legal_name="Boreal Supply Co.",
-        status=AccountLink.Status.REMOVED,
-        removed_at=NOW - DAY,
-        removed_via=AccountLink.RemovedVia.STAFF,
-    )
     user = UserFactory.create(first_name="", last_name="", email="nameless@example.org")
     link = AccountLinkFactory.create(
         user=user,
@@ -481,6 +475,12 @@ def test_the_removed_user_is_told_how_once_with_an_absolute_link(mailoutbox, set
         status=AccountLink.Status.REMOVED,
         removed_at=NOW,
         removed_via=via,
+    )
+    AccountLinkFactory.create(  # another user removed from another business
+        account__legal_name="Boreal Supply Co.",
+        status=AccountLink.Status.REMOVED,
+        removed_at=NOW,
+        removed_via=AccountLink.RemovedVia.STAFF,
     )
 
     delivery = notifications.queue_link_removed(link)
@@ -513,7 +513,7 @@ def test_an_active_link_is_not_told_it_was_removed(mailoutbox):
     assert mailoutbox == []
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.FAILED
-    assert "The link does not exist or is not removed." in delivery.last_error
+    assert delivery.last_error == "Undeliverable: The link does not exist or is not removed."
 
 
 # --- the right self-linking gives ----------------------------------------------------------------
