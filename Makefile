@@ -18,8 +18,6 @@ translations:
 	$(PY) -m babel.messages.frontend compile --domain django --directory locale --statistics 2>&1 | grep -v '^$$' || true
 
 run: setup
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
 	scripts/run
 
 lint:

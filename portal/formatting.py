@@ -122,3 +122,14 @@ def format_until(moment: datetime.datetime) -> str:
         # The typographic apostrophe, as in the French catalogue.
         return f"jusqu’au {_date(local, True, with_year)}, {_time(local, True)} (HE)"  # noqa: RUF001
     return f"until {_date(local, False, with_year)} at {_time(local, False)} ET"
+
+
+def format_date(day: datetime.date) -> str:
+    """ "March 5, 2026" / "5 mars 2026": a calendar day (due dates, expiry), with its year."""
+    return _date(day, _french(), with_year=True)  # type: ignore[arg-type]
+
+
+def format_month(first: datetime.date) -> str:
+    """ "March 2026" / "mars 2026"."""
+    names = _MONTHS_FR if _french() else _MONTHS_EN
+    return f"{names[first.month - 1]} {first.year}"

@@ -7,9 +7,11 @@ console. `DJANGO_ENV=production` turns the hardening on and makes the secrets ma
 import base64
 import hashlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import environ
+from celery.schedules import crontab
 from cryptography.fernet import Fernet
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
@@ -19,6 +21,13 @@ from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
+
+
+def _origin(url: str) -> str:
+    """ "http://127.0.0.1:8420/js.stripe.com/v3/" → "http://127.0.0.1:8420"."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
 
 DJANGO_ENV = env.str("DJANGO_ENV", default="local")
 PRODUCTION = DJANGO_ENV == "production"
@@ -268,6 +277,27 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
     "outages-send-notices": {"task": "outages.tasks.send_maintenance_notices", "schedule": 900.0},
     "portal-sweep-outbox": {"task": "portal.tasks.sweep_outbox", "schedule": 60.0},
+    # Billing, at 6 UTC (after midnight in Toronto, winter and summer); each is safe to run twice.
+    "billing-close-month": {
+        "task": "billing.tasks.close_month",
+        "schedule": crontab(minute=0, hour=6, day_of_month=1),
+    },
+    "billing-issue-statements": {
+        "task": "billing.tasks.issue_statements",
+        "schedule": crontab(minute=15, hour=6, day_of_month=1),
+    },
+    "billing-find-upgrade-candidates": {
+        "task": "billing.tasks.find_upgrade_candidates",
+        "schedule": crontab(minute=45, hour=6, day_of_month=1),
+    },
+    "billing-mark-overdue": {
+        "task": "billing.tasks.mark_overdue",
+        "schedule": crontab(minute=30, hour=6),
+    },
+    "billing-expire-cards": {
+        "task": "billing.tasks.expire_cards",
+        "schedule": crontab(minute=40, hour=6),
+    },
 }
 
 # --- security ----------------------------------------------------------------------------------
@@ -284,15 +314,45 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# --- payments (billing.gateway) -------------------------------------------------------------------
+# Production talks to Stripe with real keys; locally and in CI the Stripe API is localstripe on
+# 127.0.0.1:8420 (started by `make run`, .ci/run and the test fixtures), which also serves the
+# Stripe.js stand-in.
+BILLING_GATEWAY = env.str("BILLING_GATEWAY", default="billing.gateway.StripeGateway")
+_LOCALSTRIPE = "" if PRODUCTION else "http://127.0.0.1:8420"
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default=_LOCALSTRIPE)
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="" if PRODUCTION else "sk_test_local")
+STRIPE_PUBLISHABLE_KEY = env.str(
+    "STRIPE_PUBLISHABLE_KEY", default="" if PRODUCTION else "pk_test_local"
+)
+STRIPE_JS_URL = env.str(
+    "STRIPE_JS_URL",
+    default=f"{STRIPE_API_BASE}/js.stripe.com/v3/"
+    if STRIPE_API_BASE
+    else "https://js.stripe.com/v3/",
+)
+if PRODUCTION and not (STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY):
+    raise ImproperlyConfigured(
+        "STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY are required in production."
+    )
+STRIPE_JS_ORIGIN = _origin(STRIPE_JS_URL)
+STRIPE_API_ORIGIN = _origin(STRIPE_API_BASE) if STRIPE_API_BASE else "https://api.stripe.com"
+# A small business reaching either figure over 12 months is offered commercial terms.
+BILLING_UPGRADE_SHIPMENTS = env.int("BILLING_UPGRADE_SHIPMENTS", default=1000)
+BILLING_UPGRADE_REVENUE = env.str("BILLING_UPGRADE_REVENUE", default="25000.00")
+BILLING_EXPIRY_WARNING_DAYS = env.int("BILLING_EXPIRY_WARNING_DAYS", default=30)
+
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF],
+        # Stripe.js (or localstripe's stand-in) draws the card fields: that origin and no other.
+        "script-src": [SELF, STRIPE_JS_ORIGIN],
+        "frame-src": [STRIPE_JS_ORIGIN],
         "style-src": [SELF],
         "img-src": [SELF, "data:"],  # allauth's TOTP QR code is a data: SVG
         "font-src": [SELF],
-        "connect-src": [SELF],
+        "connect-src": [SELF, STRIPE_API_ORIGIN],
         "object-src": [NONE],
         "base-uri": [SELF],
         "form-action": [SELF],
@@ -305,6 +365,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    # Libraries that narrate every request or glyph at INFO: their warnings are enough (and
+    # WeasyPrint's advice about font subsetting libraries is not an error either).
+    "loggers": {
+        **{name: {"level": "WARNING"} for name in ("stripe", "fontTools")},
+        "weasyprint": {"level": "ERROR"},
+    },
 }
 
 # --- the portal's own -------------------------------------------------------------------------

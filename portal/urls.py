@@ -21,6 +21,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     # Business accounts live under /business/: allauth already owns /accounts/.
     path("business/", include("accounts.urls")),
+    path("business/<int:account_id>/billing/", include("billing.urls")),
     path("status/", include("outages.urls")),
     path(f"{settings.PORTAL_ADMIN_PATH}/", admin.site.urls),
 ]

@@ -124,6 +124,15 @@ class AuditEvent(models.Model):
         VALIDATION_APPROVED = "validation_approved", _("Request approved")
         VALIDATION_REJECTED = "validation_rejected", _("Request rejected")
         VALIDATION_STALE = "validation_stale", _("Request refused: its target changed")
+        # billing
+        CARD_ADDED = "card_added", _("Card added")
+        DEFAULT_PAYMENT_METHOD_SET = "default_payment_method_set", _("Default payment method set")
+        PAYMENT_METHOD_REMOVED = "payment_method_removed", _("Payment method removed")
+        INVOICE_PAID = "invoice_paid", _("Invoice paid online")
+        INVOICE_PAYMENT_FAILED = "invoice_payment_failed", _("Invoice payment refused")
+        OFFLINE_PAYMENT_RECORDED = "offline_payment_recorded", _("Cheque or transfer recorded")
+        CREDIT_TERMS_CHANGED = "credit_terms_changed", _("Credit terms changed")
+        ACCOUNT_CONVERTED = "account_converted", _("Account kind changed")
 
     event = models.CharField(_("event"), max_length=40, choices=Event.choices)
     actor = models.ForeignKey(

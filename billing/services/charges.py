@@ -1,0 +1,137 @@
+"""Recording a charge for a paid service: one home for "how does this account pay?"."""
+
+import datetime
+import uuid
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import BusinessAccount
+from billing import gateway as gateways
+from billing import selectors
+from billing.exceptions import NoUsablePaymentMethod, PaymentMethodNotFound, gateway_errors
+from billing.models import BillingProfile, Charge, PaymentMethod
+from billing.money import to_cents
+from billing.services.cards import gateway_customer
+from billing.tax import taxed
+from outages.features import Feature
+from outages.gate import ensure_open
+
+
+def charge_for(
+    *,
+    account: BusinessAccount,
+    description: str,
+    amount: Decimal,
+    source: str,
+    quantity: int = 1,
+    method_id: int | None = None,
+    at: datetime.datetime | None = None,
+) -> Charge:
+    """Charge `account` for a service: `amount` before tax, taxed by its province.
+
+    `source` names what is paid for (e.g. "label:CA123…"): the same source charged again returns
+    the first charge, never a second one. An account billed to account gets a charge that waits
+    for its next invoice; any other pays now with the method named, or its default (a card
+    through the gateway, or its supplier account).
+
+    Raises NoUsablePaymentMethod, PaymentMethodNotFound, CardNotAccepted (declined: nothing is
+    charged, the caller shows the message), PaymentServiceUnavailable, or FeatureClosed (online
+    payment is interrupted, for a card).
+    """
+    at = at or timezone.now()
+    with transaction.atomic():
+        # Charges of one account are made one at a time: a twin request waits, then finds the
+        # first charge and returns it.
+        profile = BillingProfile.objects.select_for_update().get(
+            pk=selectors.profile_of(account).pk
+        )
+        existing = Charge.objects.filter(account=account, source_reference=source).first()
+        if existing is not None:
+            return existing
+        charge = _priced(account, description, amount, source, quantity, at)
+        if selectors.bills_to_account(account, profile):
+            charge.status = Charge.Status.AWAITING_INVOICE
+        else:
+            charge.payment_method = _paying_method(account, method_id)
+            if charge.payment_method.kind == PaymentMethod.Kind.SUPPLIER_ACCOUNT:
+                charge.status = Charge.Status.SUPPLIER
+            else:
+                _pay_by_card(charge, customer=_customer(profile, account))
+        charge.save()
+    return charge
+
+
+def _priced(
+    account: BusinessAccount,
+    description: str,
+    amount: Decimal,
+    source: str,
+    quantity: int,
+    at: datetime.datetime,
+) -> Charge:
+    tax = taxed(amount, province=account.province, day=timezone.localdate(at))
+    return Charge(
+        account=account,
+        description=description,
+        source_reference=source,
+        quantity=quantity,
+        province=account.province,
+        charged_at=at,
+        amount=tax.amount,
+        gst=tax.gst,
+        hst=tax.hst,
+        pst=tax.pst,
+        qst=tax.qst,
+        total=tax.total,
+    )
+
+
+def _customer(profile: BillingProfile, account: BusinessAccount) -> str:
+    return profile.gateway_customer_id or gateway_customer(account)
+
+
+def _paying_method(account: BusinessAccount, method_id: int | None) -> PaymentMethod:
+    methods = selectors.usable_methods(account)
+    if method_id is not None:
+        method = methods.filter(pk=method_id).first()
+        if method is None:
+            raise PaymentMethodNotFound()
+        return method
+    method = methods.filter(is_default=True).first()
+    if method is None:
+        raise NoUsablePaymentMethod()
+    return method
+
+
+def _pay_by_card(charge: Charge, *, customer: str) -> None:
+    """Charge the card now. A decline raises before anything is saved: nothing is charged."""
+    ensure_open(Feature.ONLINE_PAYMENT)
+    assert charge.payment_method is not None
+    with gateway_errors():
+        charge.gateway_payment_id = gateways.get_gateway().charge(
+            customer=customer,
+            gateway_id=charge.payment_method.gateway_id,
+            cents=to_cents(charge.total),
+            description=charge.description,
+            # A network retry inside the client reuses it; a new call is a new attempt.
+            idempotency_key=f"charge-{charge.account_id}-{charge.source_reference}-{uuid.uuid4()}",
+        )
+    charge.status = Charge.Status.PAID
+
+
+def refund_charge(*, charge_id: int) -> Charge:
+    """Give a card charge back in full (support staff, from the admin). Raises
+    PaymentServiceUnavailable; a charge that is not a paid card charge is returned unchanged."""
+    with transaction.atomic():
+        charge = Charge.objects.select_for_update().get(pk=charge_id)
+        if charge.status != Charge.Status.PAID or not charge.gateway_payment_id:
+            return charge
+        with gateway_errors():
+            gateways.get_gateway().refund(
+                payment_id=charge.gateway_payment_id, cents=to_cents(charge.total)
+            )
+        charge.status = Charge.Status.REFUNDED
+        charge.save(update_fields=["status"])
+    return charge
