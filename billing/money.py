@@ -6,7 +6,7 @@ sent whole cents. Shown the Canadian way in the reader's language: "$1,234.56" /
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from django.utils.translation import get_language
 
 CURRENCY = "CAD"
@@ -32,3 +32,9 @@ def format_money(amount: Decimal, language: str | None = None) -> str:
     """`amount` as a reader of `language` (default: the active one) writes Canadian dollars."""
     french = (language or get_language() or "en").startswith("fr")
     return format_currency(rounded(amount), CURRENCY, locale="fr_CA" if french else "en_CA")
+
+
+def format_count(count: int, language: str | None = None) -> str:
+    """A whole number with the reader's digit grouping: "1,000" / "1 000"."""
+    french = (language or get_language() or "en").startswith("fr")
+    return format_decimal(count, locale="fr_CA" if french else "en_CA")

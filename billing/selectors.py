@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from accounts import rights
 from accounts.models import BusinessAccount, Contact, Contract, Right
 from billing.models import BillingProfile, Charge, Invoice, PaymentMethod, Statement
-from billing.money import ZERO
+from billing.money import ZERO, rounded
 
 Mode = BusinessAccount.Kind
 
@@ -112,6 +112,14 @@ def aging(account: BusinessAccount, today: datetime.date) -> dict[str, Decimal]:
         total=Coalesce(balance, ZERO),
     )
     return {name: Decimal(value) for name, value in sums.items()}
+
+
+def taxed_sums(charges: "QuerySet[Charge]") -> dict[str, Decimal]:
+    """The amount, each tax and the total of `charges`, summed in the database, to the cent
+    (SQLite's sums come back with extra places)."""
+    fields = ("amount", "total", "gst", "hst", "pst", "qst")
+    sums = charges.aggregate(**{name: Coalesce(Sum(name), ZERO) for name in fields})
+    return {name: rounded(Decimal(value)) for name, value in sums.items()}
 
 
 def days_past_due(invoice: Invoice, today: datetime.date) -> int:

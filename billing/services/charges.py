@@ -58,6 +58,7 @@ def charge_for(
             if charge.payment_method.kind == PaymentMethod.Kind.SUPPLIER_ACCOUNT:
                 charge.status = Charge.Status.SUPPLIER
             else:
+                ensure_open(Feature.ONLINE_PAYMENT)  # before any call to the gateway
                 _pay_by_card(charge, customer=_customer(profile, account))
         charge.save()
     return charge
@@ -107,7 +108,6 @@ def _paying_method(account: BusinessAccount, method_id: int | None) -> PaymentMe
 
 def _pay_by_card(charge: Charge, *, customer: str) -> None:
     """Charge the card now. A decline raises before anything is saved: nothing is charged."""
-    ensure_open(Feature.ONLINE_PAYMENT)
     assert charge.payment_method is not None
     with gateway_errors():
         charge.gateway_payment_id = gateways.get_gateway().charge(

@@ -4,8 +4,6 @@ import datetime
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts import audit
@@ -20,10 +18,9 @@ from billing.exceptions import (
 )
 from billing.messages import Kind
 from billing.models import BillingProfile, Charge, Invoice, InvoiceNumber, Payment
-from billing.money import ZERO, format_money, to_cents
+from billing.money import format_money, to_cents
 from billing.services.cards import gateway_customer, require
 from billing.services.messages import tell_billing_contacts
-from billing.tax import TAXES
 from outages.features import Feature
 from outages.gate import ensure_open
 
@@ -63,7 +60,7 @@ def _invoice_month(
         charges = Charge.objects.filter(
             account=account, status=Charge.Status.AWAITING_INVOICE, charged_at__lt=end
         )
-        sums = charges.aggregate(**{f: Coalesce(Sum(f), ZERO) for f in ("amount", "total", *TAXES)})
+        sums = selectors.taxed_sums(charges)
         terms = (
             BillingProfile.objects.filter(account=account)
             .values_list("terms_days", flat=True)

@@ -3,16 +3,12 @@
 import datetime
 
 from django.db import transaction
-from django.db.models import Count, Sum
-from django.db.models.functions import Coalesce
 
 from accounts.models import BusinessAccount
-from billing import periods
+from billing import periods, selectors
 from billing.messages import Kind
 from billing.models import Charge, Statement
-from billing.money import ZERO
 from billing.services.messages import tell_billing_contacts
-from billing.tax import TAXES
 
 STATEMENT_STATUSES = (Charge.Status.PAID, Charge.Status.SUPPLIER, Charge.Status.REFUNDED)
 
@@ -56,10 +52,7 @@ def _issue(
             charged_at__gte=start,
             charged_at__lt=end,
         )
-        sums = charges.aggregate(
-            charge_count=Count("pk"),
-            **{f: Coalesce(Sum(f), ZERO) for f in ("amount", "total", *TAXES)},
-        )
+        sums = {**selectors.taxed_sums(charges), "charge_count": charges.count()}
         statement = Statement.objects.create(
             account=account,
             period_start=first,

@@ -19,6 +19,8 @@ PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "prod-" + "k3y-for-the-settings-test-" * 3,
     "DJANGO_ALLOWED_HOSTS": "portal.example",
     "PORTAL_MFA_ENCRYPTION_KEY": "Ilz5qf-Wd-a6kzXBNEi0I0aG7hRDwWpDOB63STcJrvg=",
+    "STRIPE_SECRET_KEY": "sk_live_settings_test",
+    "STRIPE_PUBLISHABLE_KEY": "pk_live_settings_test",
     # Nothing here touches a database, but a file must never appear in the work tree.
     "DATABASE_URL": "sqlite://:memory:",
 }
@@ -125,6 +127,16 @@ def test_production_without_allowed_hosts_refuses_to_start():
     assert "DJANGO_ALLOWED_HOSTS is required in production." in result.stderr
 
 
+@pytest.mark.parametrize("missing", ["STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY"])
+def test_production_without_payment_keys_refuses_to_start(missing):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+
+    result = _run(["manage.py", "check"], _clean_env(**env))
+
+    assert result.returncode != 0
+    assert "STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY are required in production." in result.stderr
+
+
 @pytest.fixture(scope="module")
 def production() -> dict[str, Any]:
     return _probe(request=True, **PRODUCTION_ENV)
@@ -155,7 +167,10 @@ def test_production_response_headers(production):
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["X-Content-Type-Options"] == "nosniff"
     csp = _csp(headers)
-    assert csp["script-src"] == ["'self'"]
+    # Stripe.js draws the card fields: its origin and no other.
+    assert csp["script-src"] == ["'self'", "https://js.stripe.com"]
+    assert csp["frame-src"] == ["https://js.stripe.com"]
+    assert csp["connect-src"] == ["'self'", "https://api.stripe.com"]
     assert "'unsafe-inline'" not in headers["Content-Security-Policy"]
     assert "'unsafe-eval'" not in headers["Content-Security-Policy"]
     assert csp["object-src"] == ["'none'"]
@@ -187,8 +202,9 @@ def test_local_defaults_need_no_environment():
     assert values["SESSION_COOKIE_SECURE"] is False
     assert values["SECURE_SSL_REDIRECT"] is False
     assert values["ACCOUNT_DEFAULT_HTTP_PROTOCOL"] == "http"
-    # Local pages carry the same policy, so a violation shows up before production.
-    assert values["CSP"]["script-src"] == ["'self'"]
+    # Local pages carry the same policy, so a violation shows up before production; the card
+    # fields come from localstripe beside the portal.
+    assert values["CSP"]["script-src"] == ["'self'", "http://127.0.0.1:8420"]
 
 
 def test_database_and_redis_urls_switch_to_postgresql_and_a_real_worker():
