@@ -13,6 +13,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts.models import BusinessAccount
+from billing.models import Payment, PaymentMethod
 from billing.money import format_money
 from outages.features import Feature
 from portal.formatting import format_date, format_month
@@ -72,6 +73,7 @@ def email_context(delivery: Delivery) -> dict[str, Any]:
     if account is None:
         raise Undeliverable("The business account no longer exists.")
     facts = dict(delivery.facts)
+    _word_in_recipients_language(facts)
     for name in _MONEY:
         if name in facts:
             facts[name] = format_money(Decimal(facts[name]))
@@ -95,3 +97,13 @@ def email_context(delivery: Delivery) -> dict[str, Any]:
         "help_desk_phone": settings.PORTAL_HELP_DESK_PHONE,
         "billing_phone": settings.PORTAL_CREDIT_MANAGEMENT_PHONE,
     }
+
+
+def _word_in_recipients_language(facts: dict[str, Any]) -> None:
+    """Name a card ("Visa ending in 4242") and a way of paying in the language being rendered:
+    the facts keep ids and codes, never words of the language of whoever queued the e-mail."""
+    if "method_id" in facts:
+        method = PaymentMethod.objects.filter(pk=facts["method_id"]).first()
+        facts["method"] = method.label if method else ""
+    if "payment_kind" in facts:
+        facts["method"] = str(Payment.Method(facts["payment_kind"]).label)

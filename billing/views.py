@@ -31,6 +31,7 @@ from billing.models import Invoice, PaymentMethod, Statement
 from outages.decorators import feature_required
 from outages.features import Feature
 from portal.exceptions import PortalError
+from portal.second_factor import second_factor_confirmed
 
 PAGE_SIZE = 24
 LINES_PER_PAGE = 50
@@ -135,6 +136,7 @@ def add_card(request: Any, account_id: int) -> HttpResponse:
 @require_POST
 def make_default(request: Any, account_id: int, method_id: int) -> HttpResponse:
     account = _account(request, account_id, Right.VALIDATE)
+    get_object_or_404(selectors.usable_methods(account), pk=method_id)
     try:
         method = services.set_default_method(
             actor=request.user, account=account, method_id=method_id, ip=audit.ip_of(request)
@@ -149,6 +151,7 @@ def make_default(request: Any, account_id: int, method_id: int) -> HttpResponse:
 @login_required
 @feature_required(Feature.PAYMENT_METHODS)
 @require_http_methods(["GET", "POST"])
+@second_factor_confirmed
 def remove_method(request: Any, account_id: int, method_id: int) -> HttpResponse:
     """GET says what will stop and asks to confirm; POST removes (or prepares the request)."""
     account = _account(request, account_id, Right.MANAGE)
@@ -247,8 +250,10 @@ def invoice_csv(request: Any, account_id: int, invoice_id: int) -> HttpResponse:
 
 
 @login_required
-@feature_required(Feature.ONLINE_PAYMENT)
+@feature_required(Feature.INVOICES)
+@feature_required(Feature.ONLINE_PAYMENT, write=True)  # the page exists to pay: closed on GET too
 @require_http_methods(["GET", "POST"])
+@second_factor_confirmed
 def pay(request: Any, account_id: int, invoice_id: int) -> HttpResponse:
     """GET: the amount, the card to use, a confirmation. POST pays (or prepares the request)."""
     account = _account(request, account_id, Right.MANAGE)
@@ -320,7 +325,9 @@ def statements(request: Any, account_id: int) -> HttpResponse:
 
 def _statement(request: Any, account_id: int, statement_id: int) -> Statement:
     account = _account(request, account_id)
-    return get_object_or_404(selectors.statements_for(request.user, account), pk=statement_id)
+    found = get_object_or_404(selectors.statements_for(request.user, account), pk=statement_id)
+    found.account = account  # the same row: not read again
+    return found
 
 
 @login_required
@@ -328,9 +335,7 @@ def _statement(request: Any, account_id: int, statement_id: int) -> Statement:
 @require_GET
 def statement(request: Any, account_id: int, statement_id: int) -> HttpResponse:
     found = _statement(request, account_id, statement_id)
-    lines = Paginator(
-        found.charges.select_related("payment_method").order_by("charged_at", "pk"), LINES_PER_PAGE
-    )
+    lines = Paginator(found.charges.order_by("charged_at", "pk"), LINES_PER_PAGE)
     context = {
         "account": found.account,
         "statement": found,

@@ -12,3 +12,6 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http"
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = True
 ACCOUNT_RATE_LIMITS = False  # type: ignore[assignment]  # allauth: False turns rate limits off
+# No test talks to a developer's localstripe on 8420 by accident: the ones that use the gateway
+# start their own (tests/billing/conftest.py: stripe_api); the others find nobody at port 9.
+STRIPE_API_BASE = "http://127.0.0.1:9"

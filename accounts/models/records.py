@@ -132,6 +132,8 @@ class AuditEvent(models.Model):
         INVOICE_PAYMENT_FAILED = "invoice_payment_failed", _("Invoice payment refused")
         OFFLINE_PAYMENT_RECORDED = "offline_payment_recorded", _("Cheque or transfer recorded")
         CREDIT_TERMS_CHANGED = "credit_terms_changed", _("Credit terms changed")
+        SUPPLIER_ACCOUNT_ADDED = "supplier_account_added", _("Supplier account added")
+        CHARGE_REFUNDED = "charge_refunded", _("Charge refunded")
         ACCOUNT_CONVERTED = "account_converted", _("Account kind changed")
 
     event = models.CharField(_("event"), max_length=40, choices=Event.choices)

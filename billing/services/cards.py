@@ -165,11 +165,44 @@ def remove_method(
             kind=Kind.METHOD_REMOVED,
             account=account,
             about=f"method:{method.pk}",
-            method=method.label,
+            method_id=method.pk,
             by=actor.display_name,
         )
         payment_method_unusable.send(
             sender=PaymentMethod, account=account, method=method, reason=Reason.METHOD_REMOVED
+        )
+    return method
+
+
+def add_supplier_account(
+    *,
+    staff: User,
+    account: BusinessAccount,
+    supplier_name: str,
+    supplier_account: str,
+    meter_serial: str,
+) -> PaymentMethod:
+    """Record a postage meter's supplier account as a payment method (support staff, who saw the
+    meter's contract). It becomes the default when the account has none; audited."""
+    with transaction.atomic():
+        usable = selectors.usable_methods(account).select_for_update()
+        method = PaymentMethod.objects.create(
+            account=account,
+            kind=PaymentMethod.Kind.SUPPLIER_ACCOUNT,
+            supplier_name=supplier_name,
+            supplier_account=supplier_account,
+            meter_serial=meter_serial,
+            is_default=not usable.filter(is_default=True).exists(),
+            added_by=staff,
+        )
+        audit.record(
+            actor=staff,
+            account=account,
+            event=Event.SUPPLIER_ACCOUNT_ADDED,
+            ip=None,
+            method=method.pk,
+            supplier_account=supplier_account,
+            meter=meter_serial,
         )
     return method
 
@@ -235,7 +268,7 @@ def _warn(card: PaymentMethod, today: datetime.date, last_day: datetime.date) ->
                 kind=Kind.CARD_EXPIRING,
                 account=card.account,
                 about=f"method:{card.pk}",
-                method=card.label,
+                method_id=card.pk,
                 expires_on=last_day.isoformat(),
                 dependents=_dependents(card),
             )
@@ -258,7 +291,7 @@ def _expire(card: PaymentMethod) -> int:
             kind=Kind.CARD_EXPIRED,
             account=card.account,
             about=f"method:{card.pk}",
-            method=locked.label,
+            method_id=locked.pk,
             dependents=_dependents(locked),
         )
         payment_method_unusable.send(

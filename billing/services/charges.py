@@ -7,7 +7,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import BusinessAccount
+from accounts import audit
+from accounts.models import AuditEvent, BusinessAccount, User
 from billing import gateway as gateways
 from billing import selectors
 from billing.exceptions import NoUsablePaymentMethod, PaymentMethodNotFound, gateway_errors
@@ -121,8 +122,8 @@ def _pay_by_card(charge: Charge, *, customer: str) -> None:
     charge.status = Charge.Status.PAID
 
 
-def refund_charge(*, charge_id: int) -> Charge:
-    """Give a card charge back in full (support staff, from the admin). Raises
+def refund_charge(*, staff: User, charge_id: int) -> Charge:
+    """Give a card charge back in full (support staff, from the admin), audited. Raises
     PaymentServiceUnavailable; a charge that is not a paid card charge is returned unchanged."""
     with transaction.atomic():
         charge = Charge.objects.select_for_update().get(pk=charge_id)
@@ -134,4 +135,13 @@ def refund_charge(*, charge_id: int) -> Charge:
             )
         charge.status = Charge.Status.REFUNDED
         charge.save(update_fields=["status"])
+        audit.record(
+            actor=staff,
+            account=charge.account,
+            event=AuditEvent.Event.CHARGE_REFUNDED,
+            ip=None,
+            charge=charge.pk,
+            source=charge.source_reference,
+            total=str(charge.total),
+        )
     return charge

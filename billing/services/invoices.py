@@ -69,7 +69,7 @@ def _invoice_month(
         terms = terms or DEFAULT_TERMS
         invoice = Invoice.objects.create(
             account=account,
-            number=_next_number(today.year),
+            number=next_invoice_number(today.year),
             period_start=first,
             period_end=periods.last_day(first),
             issued_on=today,
@@ -90,7 +90,7 @@ def _invoice_month(
     return invoice
 
 
-def _next_number(year: int) -> str:
+def next_invoice_number(year: int) -> str:
     """The year's next number, e.g. "2026-000042": the counter row is locked until commit, so a
     number is never given twice or skipped (a rolled-back invoice gives its number back)."""
     InvoiceNumber.objects.get_or_create(year=year)
@@ -212,7 +212,7 @@ def _settle(invoice: Invoice, payment: Payment) -> None:
         invoice=invoice.pk,
         number=invoice.number,
         amount=str(payment.amount),
-        method=payment.get_method_display(),
+        payment_kind=payment.method,  # worded in the recipient's language when sent
     )
 
 

@@ -123,6 +123,14 @@ def _primary(account: BusinessAccount) -> list[Contact]:
     return list(Contact.objects.filter(account=account, role=Contact.Role.PRIMARY).order_by("pk"))
 
 
+def credit_terms_allowed(account: BusinessAccount) -> bool:
+    """Whether staff may grant `account` credit terms: a commercial account with an active
+    agreement."""
+    return account.kind == BusinessAccount.Kind.COMMERCIAL and selectors.has_active_agreement(
+        account
+    )
+
+
 def set_credit_terms(
     *, staff: User, account_id: int, terms_days: int | None, ip: str | None = None
 ) -> BillingProfile:
@@ -140,10 +148,7 @@ def set_credit_terms(
         profile = BillingProfile.objects.select_for_update().get(
             pk=selectors.profile_of(account).pk
         )
-        if terms_days is not None and not (
-            account.kind == BusinessAccount.Kind.COMMERCIAL
-            and selectors.has_active_agreement(account)
-        ):
+        if terms_days is not None and not credit_terms_allowed(account):
             raise TermsNeedAgreement()
         previous = profile.terms_days
         if previous == terms_days:

@@ -5,7 +5,7 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
-from billing.money import format_money
+from billing.money import format_count, format_money
 from portal.formatting import format_date, format_month
 
 register = template.Library()
@@ -20,6 +20,12 @@ def money(amount: Decimal | str | None) -> str:
         return format_money(Decimal(str(amount)))
     except InvalidOperation:
         return ""
+
+
+@register.filter
+def number(value: int | None) -> str:
+    """1,000 / 1 000: a count as the reader's language writes it."""
+    return "" if value is None else format_count(value)
 
 
 @register.filter

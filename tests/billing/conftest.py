@@ -65,3 +65,11 @@ GOOD_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"
 INSUFFICIENT_FUNDS_CARD = "4000000000009995"
 CHARGE_DECLINED_CARD = "4000000000000341"  # saves, then every charge is declined
+
+
+@pytest.fixture
+def reauth_bypass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user has two-factor on and entered a code a moment ago (STYLE §11): for tests of what
+    a confirmed payment or removal does. tests/billing/test_views.py proves the check itself."""
+    monkeypatch.setattr("portal.second_factor.is_mfa_enabled", lambda user: True)
+    monkeypatch.setattr("portal.second_factor.confirmed_recently", lambda request: True)

@@ -313,7 +313,8 @@ def test_removing_the_default_card_detaches_it_and_moves_the_default_to_the_newe
     # A commercial account's billing contacts are told, once per address.
     assert emails("billing.method_removed") == ["ap@boreal.example"]
     delivery = Delivery.objects.get(kind="billing.method_removed")
-    assert (delivery.account_id, delivery.facts["method"]) == (account.pk, "Visa ending in 4242")
+    # The card is named by id: the e-mail words it in each recipient's language.
+    assert (delivery.account_id, delivery.facts["method_id"]) == (account.pk, oldest.pk)
     event = AuditEvent.objects.get(event=Event.PAYMENT_METHOD_REMOVED)
     assert (event.actor, event.ip, event.details["method"]) == (validator, IP, oldest.pk)
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from accounts.models import BusinessAccount, Contract
+from accounts.models import AuditEvent, BusinessAccount, Contract
 from accounts.rights import Right
 from billing import services
 from billing.exceptions import (
@@ -36,6 +36,7 @@ from tests.billing.conftest import (
 )
 from tests.billing.factories import BillingProfileFactory, CardFactory, SupplierAccountFactory
 from tests.conftest import postgres_in_use, require_service
+from tests.factories import UserFactory
 from tests.outages.factories import closing
 
 D = Decimal
@@ -309,10 +310,13 @@ def test_a_card_charge_is_refunded_in_full_once(stripe_api):
     add_card(account, stripe_api)
     paid = charge(account)
 
-    refunded = services.refund_charge(charge_id=paid.pk)
-    again = services.refund_charge(charge_id=paid.pk)
+    staff = UserFactory.create(is_staff=True)
+    refunded = services.refund_charge(staff=staff, charge_id=paid.pk)
+    again = services.refund_charge(staff=staff, charge_id=paid.pk)
 
     assert refunded.status == again.status == Charge.Status.REFUNDED
+    [event] = AuditEvent.objects.filter(event=AuditEvent.Event.CHARGE_REFUNDED)
+    assert (event.actor, event.account, event.details["charge"]) == (staff, account, paid.pk)
     customer = BillingProfile.objects.get(account=account).gateway_customer_id
     [taken] = stripe_client(stripe_api).v1.charges.list(params={"customer": customer}).data
     assert (taken.amount_refunded, taken.refunded) == (1130, True)
@@ -322,7 +326,11 @@ def test_a_card_charge_is_refunded_in_full_once(stripe_api):
 def test_a_charge_not_paid_by_card_is_not_refunded(no_gateway):
     waiting = charge(on_terms())
 
-    assert services.refund_charge(charge_id=waiting.pk).status == Charge.Status.AWAITING_INVOICE
+    staff = UserFactory.create(is_staff=True)
+    refused = services.refund_charge(staff=staff, charge_id=waiting.pk)
+
+    assert refused.status == Charge.Status.AWAITING_INVOICE
+    assert not AuditEvent.objects.filter(event=AuditEvent.Event.CHARGE_REFUNDED).exists()
 
 
 # --- concurrency (PostgreSQL) -------------------------------------------------------------------

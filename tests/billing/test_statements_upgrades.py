@@ -398,7 +398,7 @@ def test_the_billing_contacts_are_warned_thirty_days_before_a_card_expires_once(
     assert emails("billing.card_expiring") == [f"ap{expiring.account_id}@x.ca"]
     told = Delivery.objects.get(kind="billing.card_expiring")
     assert told.facts["expires_on"] == "2026-12-31"
-    assert told.facts["method"] == "Visa ending in 4242"
+    assert told.facts["method_id"] == expiring.pk
     assert told.facts["dependents"] == ["Return policy “Boutique” paid by 4242"]
 
 

@@ -26,6 +26,13 @@ from accounts.rightsets import RightSet
 from tests.accounts.delegation_factories import administrator
 from tests.accounts.factories import BusinessAccountFactory, ContractFactory
 from tests.accounts.link_factories import AccountLinkFactory
+from tests.billing.factories import (
+    BillingProfileFactory,
+    CardFactory,
+    ChargeFactory,
+    InvoiceFactory,
+    StatementFactory,
+)
 from tests.e2e.test_accessibility import _violations
 from tests.factories import UserFactory
 from tests.outages.factories import InterruptionFactory, MaintenanceWindowFactory
@@ -114,7 +121,24 @@ def busy_account() -> dict[str, Any]:
         starts_at=starts, ends_at=starts + datetime.timedelta(hours=4)
     )
     InterruptionFactory.create(window=window)
-    return {"account": account, "admin": admin, "target": target}
+    return {"account": account, "admin": admin, "target": target, **_billing(account, admin)}
+
+
+def _billing(account: Any, admin: Any) -> dict[str, Any]:
+    """Invoices and a card for the commercial account; a small business with a statement."""
+    BillingProfileFactory.create(account=account, terms_days=30)
+    CardFactory.create(account=account, is_default=True, holder_name="Marie-Ève Beauchemin")
+    invoice = InvoiceFactory.create(account=account, status="OVERDUE")
+    ChargeFactory.create_batch(
+        3, account=account, invoice=invoice, status="INVOICED", description="Étiquette de retour"
+    )
+    small = BusinessAccountFactory.create(
+        kind="SMALL_BUSINESS", legal_name="Atelier de poterie des Prairies et du Bouclier"
+    )
+    AccountLinkFactory.create(account=small, user=admin, right=Right.VALIDATE)
+    statement = StatementFactory.create(account=small)
+    ChargeFactory.create_batch(2, account=small, statement=statement, status="PAID")
+    return {"invoice": invoice, "small": small, "statement": statement}
 
 
 def _signed_in(busy_account: dict[str, Any]) -> str:
@@ -153,6 +177,17 @@ def _pages(busy_account: dict[str, Any]) -> dict[str, str]:
         "to-validate": f"{base}/to-validate/",
         "audit": f"{base}/audit/",
         "status": "/status/",
+        "billing": f"{base}/billing/",
+        "payment-methods": f"{base}/billing/payment-methods/",
+        "invoices": f"{base}/billing/invoices/",
+        "invoice": f"{base}/billing/invoices/{busy_account['invoice'].pk}/",
+        "pay": f"{base}/billing/invoices/{busy_account['invoice'].pk}/pay/",
+        "small-billing": f"/business/{busy_account['small'].pk}/billing/",
+        "statements": f"/business/{busy_account['small'].pk}/billing/statements/",
+        "statement": (
+            f"/business/{busy_account['small'].pk}/billing/statements/"
+            f"{busy_account['statement'].pk}/"
+        ),
     }
 
 

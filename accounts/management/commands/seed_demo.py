@@ -13,12 +13,15 @@ from django.urls import reverse
 from accounts.models import AccountLink, BusinessAccount, Contact, Contract, Grant, PreRegistration
 from accounts.rights import Right
 from outages.demo import load_demo_window
+from portal.demo import demo_seeders
 
 DEMO_PASSWORD = "Demo-portal-2026!"  # noqa: S105 - local demo data only, refused in production
 STAFF_EMAIL = "support@portal.example"
 DEMO_EMAIL = "demo@portal.example"
 PREPARER_EMAIL = "preparer@portal.example"
 ADMINISTERED = "0001234567"  # the demo user administers Maple Leaf Outfitters with every right
+# ... and validates on Prairie Pottery Studio, to try billing as a small business
+SMALL_BUSINESS = "0002468135"
 
 # People support staff pre-registered: (customer number, last, first, born, mobile, e-mail).
 PRE_REGISTRATIONS = [
@@ -109,11 +112,19 @@ class Command(BaseCommand):
             preparer = _seed_user(PREPARER_EMAIL, ("Pat", "Lavoie"), staff=False)
             administered = BusinessAccount.objects.get(customer_number=ADMINISTERED)
             _seed_link(demo, administered, Right.VALIDATE)
+            _seed_link(
+                demo, BusinessAccount.objects.get(customer_number=SMALL_BUSINESS), Right.VALIDATE
+            )
             _seed_link(preparer, administered, Right.MANAGE)
             _seed_pre_registrations()
             window, _ = load_demo_window()
+            # Other apps' demo data (billing...), registered from their AppConfig.ready().
+            printed = [(name, seeder()) for name, seeder in demo_seeders()]
         self._print_summary()
         self.stdout.write(f"Demo maintenance window: {window.title_en} (see /status/)\n")
+        for _name, lines in printed:
+            for line in lines:
+                self.stdout.write(line)
 
     def _print_summary(self) -> None:
         out = self.stdout.write
@@ -151,6 +162,8 @@ class Command(BaseCommand):
         out = self.stdout.write
         account = BusinessAccount.objects.get(customer_number=ADMINISTERED)
         out(f"\nDelegated users: the demo user administers {account.legal_name} (every right).")
+        small = BusinessAccount.objects.get(customer_number=SMALL_BUSINESS)
+        out(f"  It also administers {small.legal_name} (validate right), to try a small business.")
         out(
             "  1. Sign in as the demo user and turn on two-factor authentication"
             f" ({settings.PORTAL_BASE_URL}{reverse('mfa_index')}): confirming a user needs it."
