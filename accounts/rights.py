@@ -252,6 +252,18 @@ def validators_of(action: "Action", account: "BusinessAccount", payload: Any) ->
     return User.objects.filter(pk__in=links.values("user_id"), is_active=True).order_by("pk")
 
 
+def users_holding(level: Right | int, target: "BusinessAccount | Contract") -> "QuerySet[User]":
+    """The active users holding at least `level` on `target` (e.g. whom to tell that a return
+    policy was suspended): one query."""
+    account_id = target.account_id if isinstance(target, Contract) else target.pk
+    links = AccountLink.objects.filter(
+        account_id=account_id,
+        status=AccountLink.Status.ACTIVE,
+        grants__in=Grant.objects.filter(_on(target), level__gte=level),
+    )
+    return User.objects.filter(pk__in=links.values("user_id"), is_active=True).order_by("pk")
+
+
 def administrators_who_validate(
     account: "BusinessAccount",
 ) -> "QuerySet[AccountLink]":

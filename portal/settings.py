@@ -294,6 +294,16 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "billing.tasks.mark_overdue",
         "schedule": crontab(minute=30, hour=6),
     },
+    "returns-apply-pending-events": {
+        "task": "returns.tasks.apply_pending_events",
+        "schedule": 60.0,
+    },
+    "returns-retry-owed-charges": {"task": "returns.tasks.retry_owed_charges", "schedule": 3600.0},
+    # Hourly: the task sends the day's summaries once the Eastern digest hour has come.
+    "returns-daily-summaries": {
+        "task": "returns.tasks.send_daily_summaries",
+        "schedule": crontab(minute=5),
+    },
     "billing-expire-cards": {
         "task": "billing.tasks.expire_cards",
         "schedule": crontab(minute=40, hour=6),
@@ -341,6 +351,25 @@ STRIPE_API_ORIGIN = _origin(STRIPE_API_BASE) if STRIPE_API_BASE else "https://ap
 BILLING_UPGRADE_SHIPMENTS = env.int("BILLING_UPGRADE_SHIPMENTS", default=1000)
 BILLING_UPGRADE_REVENUE = env.str("BILLING_UPGRADE_REVENUE", default="25000.00")
 BILLING_EXPIRY_WARNING_DAYS = env.int("BILLING_EXPIRY_WARNING_DAYS", default=30)
+
+# --- returns -----------------------------------------------------------------------------------
+# The carrier signs each batch of tracking events with this shared secret (HMAC-SHA256 over the
+# timestamp and the body); a timestamp further than RETURNS_TRACKING_MAX_SKEW seconds away is
+# refused, so a captured request cannot be replayed.
+RETURNS_TRACKING_SECRET = env.str(
+    "RETURNS_TRACKING_SECRET", default="" if PRODUCTION else "local-tracking-secret"
+)
+if PRODUCTION and len(RETURNS_TRACKING_SECRET) < 32:
+    raise ImproperlyConfigured(
+        "RETURNS_TRACKING_SECRET (32+ characters) is required in production."
+    )
+RETURNS_TRACKING_MAX_SKEW = env.int("RETURNS_TRACKING_MAX_SKEW", default=300)
+RETURNS_TRACKING_MAX_BATCH = env.int("RETURNS_TRACKING_MAX_BATCH", default=500)
+# The direct return link: labels a visitor may ask for per hour, from one address and per policy.
+RETURNS_LINK_RATE_PER_IP = env.int("RETURNS_LINK_RATE_PER_IP", default=20)
+RETURNS_LINK_RATE_PER_POLICY = env.int("RETURNS_LINK_RATE_PER_POLICY", default=500)
+# The hour (Eastern Time) the daily summaries of returns go out.
+RETURNS_DIGEST_HOUR = env.int("RETURNS_DIGEST_HOUR", default=7)
 
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 CONTENT_SECURITY_POLICY = {

@@ -22,6 +22,7 @@ urlpatterns = [
     # Business accounts live under /business/: allauth already owns /accounts/.
     path("business/", include("accounts.urls")),
     path("business/<int:account_id>/billing/", include("billing.urls")),
+    path("", include("returns.urls")),
     path("status/", include("outages.urls")),
     path(f"{settings.PORTAL_ADMIN_PATH}/", admin.site.urls),
 ]

@@ -134,6 +134,15 @@ class AuditEvent(models.Model):
         CREDIT_TERMS_CHANGED = "credit_terms_changed", _("Credit terms changed")
         SUPPLIER_ACCOUNT_ADDED = "supplier_account_added", _("Supplier account added")
         CHARGE_REFUNDED = "charge_refunded", _("Charge refunded")
+        # returns
+        POLICY_CREATED = "policy_created", _("Return policy created")
+        POLICY_CHANGED = "policy_changed", _("Return policy changed")
+        POLICY_ACTIVATED = "policy_activated", _("Return policy activated")
+        POLICY_DEACTIVATED = "policy_deactivated", _("Return policy deactivated")
+        POLICY_DELETED = "policy_deleted", _("Return policy deleted")
+        POLICY_SUSPENDED = "policy_suspended", _("Return policy suspended")
+        POLICY_REINSTATED = "policy_reinstated", _("Return policy reinstated")
+        RETURN_RECIPIENTS_CHANGED = "return_recipients_changed", _("Returns notifications changed")
         ACCOUNT_CONVERTED = "account_converted", _("Account kind changed")
 
     event = models.CharField(_("event"), max_length=40, choices=Event.choices)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from django.core.mail import EmailMultiAlternatives
+
     from portal.models import Delivery
 
 ContextBuilder = Callable[["Delivery"], dict[str, Any]]
@@ -40,6 +42,9 @@ class MessageKind:
       (or the feature reopens), with no attempt counted.
     - `after_send`: optional callable(delivery) run after the row is marked SENT (e.g. stamp
       the app's own row, or clear a fact). Its errors are logged, never resent.
+    - `finish_email`: optional callable(delivery, message, context) that completes a rendered
+      e-mail before it goes: attachments drawn from the row's ids (a label's PDF), headers such
+      as List-Unsubscribe. It runs in the recipient's language, like the context builder.
     """
 
     name: str
@@ -48,6 +53,9 @@ class MessageKind:
     context: ContextBuilder = facts_only
     feature: str | FeatureOf | None = None
     after_send: Callable[["Delivery"], None] | None = None
+    finish_email: Callable[["Delivery", "EmailMultiAlternatives", dict[str, Any]], None] | None = (
+        None
+    )
 
     def feature_for(self, delivery: "Delivery") -> str | None:
         """The gate feature this delivery waits on, or None."""

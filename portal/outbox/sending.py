@@ -146,9 +146,12 @@ def _prepare(delivery: Delivery, kind: MessageKind) -> EmailMultiAlternatives | 
             context = kind.context(delivery)
         if kind.channel == Delivery.Channel.SMS:
             return render_text(kind.template_prefix, language=delivery.language, context=context)
-        return render_email(
+        message = render_email(
             kind.template_prefix, to=delivery.address, language=delivery.language, context=context
         )
+        if kind.finish_email is not None:
+            kind.finish_email(delivery, message, context)
+        return message
 
 
 def _deliver(delivery: Delivery, message: EmailMultiAlternatives | str) -> None:

@@ -1,0 +1,1 @@
+"""Returns' use cases; import them from here."""
