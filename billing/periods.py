@@ -1,5 +1,6 @@
 """Billing months in Eastern Time: a month closes at midnight in Toronto, not in UTC."""
 
+import calendar
 import datetime
 from zoneinfo import ZoneInfo
 
@@ -29,3 +30,8 @@ def month_bounds(first: datetime.date) -> tuple[datetime.datetime, datetime.date
 
 def last_day(first: datetime.date) -> datetime.date:
     return next_month(first) - datetime.timedelta(days=1)
+
+
+def last_valid_day(exp_month: int, exp_year: int) -> datetime.date:
+    """A card is valid through the last day of its expiry month."""
+    return datetime.date(exp_year, exp_month, calendar.monthrange(exp_year, exp_month)[1])

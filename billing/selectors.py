@@ -13,6 +13,7 @@ from accounts import rights
 from accounts.models import BusinessAccount, Contact, Contract, Right
 from billing.models import BillingProfile, Charge, Invoice, PaymentMethod, Statement
 from billing.money import ZERO, rounded
+from billing.periods import last_valid_day
 
 Mode = BusinessAccount.Kind
 
@@ -173,3 +174,21 @@ def credit_readiness(account: BusinessAccount, today: datetime.date) -> Readines
         shipments_needed=settings.BILLING_UPGRADE_SHIPMENTS,
         revenue_needed=Decimal(settings.BILLING_UPGRADE_REVENUE),
     )
+
+
+def cards_expiring(
+    account: BusinessAccount, today: datetime.date, days: int
+) -> list[PaymentMethod]:
+    """The account's usable cards whose last valid day falls within `days` of `today`."""
+    horizon = today + datetime.timedelta(days=days)
+    cards = usable_methods(account).filter(
+        kind=PaymentMethod.Kind.CARD,
+        exp_year__lte=horizon.year,
+    )
+    return [
+        card
+        for card in cards
+        if card.exp_month is not None
+        and card.exp_year is not None
+        and last_valid_day(card.exp_month, card.exp_year) <= horizon
+    ]

@@ -65,6 +65,13 @@ def overview(request: Any, account_id: int) -> HttpResponse:
         "methods_count": selectors.usable_methods(account).count(),
         "billing_phone": settings.PORTAL_CREDIT_MANAGEMENT_PHONE,
         "held": _held(request, account),
+        # Beyond the help page: what a card about to expire would stop (billing.hooks).
+        "expiring": [
+            (card, dependents_of(card))
+            for card in selectors.cards_expiring(
+                account, today, settings.BILLING_EXPIRY_WARNING_DAYS
+            )
+        ],
     }
     if small:
         context["readiness"] = selectors.credit_readiness(account, today)

@@ -1,6 +1,5 @@
 """Payment methods: cards saved through the gateway, set default, removed, expired."""
 
-import calendar
 import datetime
 
 from django.db import IntegrityError, transaction
@@ -20,6 +19,7 @@ from billing.exceptions import (
 from billing.hooks import Reason, dependents_of, payment_method_unusable
 from billing.messages import Kind
 from billing.models import BillingProfile, PaymentMethod
+from billing.periods import last_valid_day
 from billing.services.messages import tell_billing_contacts
 from outages.features import Feature
 from outages.gate import ensure_open
@@ -225,11 +225,6 @@ def _promote_another(ended: PaymentMethod, methods: list[PaymentMethod]) -> None
 
 
 # --- the nightly expiry job ---------------------------------------------------------------------
-
-
-def last_valid_day(exp_month: int, exp_year: int) -> datetime.date:
-    """A card is valid through the last day of its expiry month."""
-    return datetime.date(exp_year, exp_month, calendar.monthrange(exp_year, exp_month)[1])
 
 
 def _expired(exp_month: int, exp_year: int, today: datetime.date) -> bool:
