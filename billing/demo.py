@@ -1,7 +1,7 @@
 """Billing history for the demo accounts (run by seed_demo, registered from BillingConfig.ready()).
 
 - Maple Leaf Outfitters (commercial, Ontario) is billed to account on 30-day terms: twelve
-  monthly invoices of return labels and return-policy fees (the last two closed months open and
+  monthly invoices of return labels (the last two closed months open and
   overdue, the others paid by transfer or cheque), and this month's charges waiting.
 - Prairie Pottery Studio (small business, Manitoba) pays by card when ordering: six monthly
   statements of its charges.
@@ -44,6 +44,7 @@ from billing.services.cards import gateway_customer
 from billing.services.invoices import next_invoice_number
 from billing.tax import TAXES, taxed
 from portal.demo import register_demo_seeder
+from portal.tracking_numbers import tracking_number
 
 MAPLE_LEAF = "0001234567"
 PRAIRIE_POTTERY = "0002468135"
@@ -58,7 +59,8 @@ UPGRADE_SHARE = Decimal("0.9")  # of BILLING_UPGRADE_SHIPMENTS, in the trailing 
 LABEL_PRICES = [
     Decimal(price) for price in ("8.75", "9.40", "10.95", "11.60", "12.30", "13.85", "14.50")
 ]
-POLICY_FEE = Decimal("24.50")
+# Returns follow the shopping year: the after-holiday peak in January, a summer lull.
+SEASON = (1.6, 1.1, 0.9, 0.9, 1.0, 0.9, 0.7, 0.8, 1.0, 1.1, 1.2, 1.4)
 STRIPE_TEST_CARD = "4242424242424242"  # Stripe's public test number: accepted
 CARD_EXPIRY = (12, 2030)
 CARD_HOLDERS = {MAPLE_LEAF: "Owen Fraser", PRAIRIE_POTTERY: "Ava Singh"}
@@ -158,44 +160,52 @@ def _month_charges(
     now: datetime.datetime,
     *,
     labels: tuple[int, int],
-    policy_fee: bool,
     status: str,
     method: PaymentMethod | None = None,
 ) -> list[Charge]:
-    """The month's charges made before `now`: a return-policy fee on the 1st (if any) and
-    return labels. Every draw is made whatever `now` is, so a month's charges never change."""
+    """The month's return-label charges made before `now`; every draw is made whatever `now`
+    is, so a month's charges never change."""
     rng = random.Random(f"{account.customer_number}:{first:%Y-%m}")
     start, end = periods.month_bounds(first)
     seconds = int((end - start).total_seconds())
     charges = []
-    if policy_fee:
-        charges.append(
-            _priced(
-                account,
-                description="Return policy monthly fee: Everyday returns",
-                amount=POLICY_FEE,
-                source=f"demo:policy:{first:%Y-%m}",
-                at=start + datetime.timedelta(hours=6),
-                status=status,
-                method=method,
-            )
-        )
-    for i in range(rng.randint(*labels)):
-        at = start + datetime.timedelta(seconds=rng.randrange(seconds))
+    month_code = (first.year % 10) * 12 + first.month
+    for i in range(round(rng.randint(*labels) * SEASON[first.month - 1])):
+        at = _weekday_heavy(rng, start, seconds)
         price = rng.choice(LABEL_PRICES)
-        tracking = rng.randrange(10**8, 10**9)
-        charges.append(
-            _priced(
-                account,
-                description=f"Return label RT{tracking}CA",
-                amount=price,
-                source=f"demo:label:{first:%Y-%m}:{i:03d}",
-                at=at,
-                status=status,
-                method=method,
-            )
-        )
+        charges.append(_label_charge(account, month_code * 1000 + i, price, at, status, method))
     return [charge for charge in charges if charge.charged_at < now]
+
+
+def _weekday_heavy(rng: random.Random, start: datetime.datetime, seconds: int) -> datetime.datetime:
+    """A moment of the month, weekends three times rarer than weekdays (post offices close)."""
+    at = start + datetime.timedelta(seconds=rng.randrange(seconds))
+    if at.astimezone(periods.EASTERN).weekday() >= 5 and rng.random() < 2 / 3:
+        at = start + datetime.timedelta(seconds=rng.randrange(seconds))
+    return at
+
+
+def _label_charge(
+    account: BusinessAccount,
+    number: int,
+    price: Decimal,
+    at: datetime.datetime,
+    status: str,
+    method: PaymentMethod | None,
+) -> Charge:
+    """A return label's charge as returns makes it at drop-off (source "label:<tracking>"), so
+    the returns demo finds each charged label and gives it its tracking events. The serial
+    starts with the account's last two digits: no two demo accounts share a number."""
+    tracking = tracking_number((int(account.customer_number) % 100) * 10**6 + number)
+    return _priced(
+        account,
+        description=f"Return label {tracking}",
+        amount=price,
+        source=f"label:{tracking}",
+        at=at,
+        status=status,
+        method=method,
+    )
 
 
 def _missing(account: BusinessAccount, charges: list[Charge]) -> list[Charge]:
@@ -258,7 +268,6 @@ def _seed_commercial(
         current,
         now,
         labels=(10, 60),
-        policy_fee=True,
         status=Charge.Status.AWAITING_INVOICE,
     )
     Charge.objects.bulk_create(_missing(account, waiting))
@@ -276,7 +285,6 @@ def _invoice(
             first,
             now,
             labels=(10, 60),
-            policy_fee=True,
             status=Charge.Status.INVOICED,
         ),
     )
@@ -347,7 +355,6 @@ def _seed_small_business(
                 first,
                 now,
                 labels=(8, 25),
-                policy_fee=False,
                 status=Charge.Status.PAID,
                 method=card,
             ),
@@ -358,7 +365,6 @@ def _seed_small_business(
         today.replace(day=1),
         now,
         labels=(8, 25),
-        policy_fee=False,
         status=Charge.Status.PAID,
         method=card,
     )
@@ -418,14 +424,13 @@ def _seed_near_upgrade(
                 continue  # a month already stated is left as it is
             rng = random.Random(f"{account.customer_number}:{k}")
             labels.append(
-                _priced(
+                _label_charge(
                     account,
-                    description=f"Return label RT{rng.randrange(10**8, 10**9)}CA",
-                    amount=rng.choice(LABEL_PRICES),
-                    source=f"demo:label:{k}",
-                    at=at,
-                    status=Charge.Status.SUPPLIER,
-                    method=method,
+                    k % 10**6,
+                    rng.choice(LABEL_PRICES),
+                    at,
+                    Charge.Status.SUPPLIER,
+                    method,
                 )
             )
         Charge.objects.bulk_create(_missing(account, labels), batch_size=500)

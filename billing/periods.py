@@ -2,9 +2,10 @@
 
 import calendar
 import datetime
-from zoneinfo import ZoneInfo
 
-EASTERN = ZoneInfo("America/Toronto")
+from portal.formatting import EASTERN
+
+__all__ = ["EASTERN"]
 
 
 def eastern_today(now: datetime.datetime) -> datetime.date:

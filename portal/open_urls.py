@@ -16,5 +16,9 @@ ALWAYS_OPEN_URL_NAMES = frozenset(
         "outages:ical",
         "outages:atom",
         "outages:json",
+        # The carrier's signed tracking endpoint: during a tracking-ingestion window events are
+        # still stored (applied when it ends), and it has no session to stop at sign-in.
+        "returns:tracking_events",
+        "returns:unsubscribe",  # a recipient's one-click unsubscribe (RFC 8058) never waits
     }
 )

@@ -10,9 +10,10 @@ class ReturnsConfig(AppConfig):
     def ready(self) -> None:
         # Its queue actions, e-mails and account-page section join the shared registries, and
         # it listens to billing's announcements about payment methods.
-        from returns import actions, listeners, messages, sections
+        from returns import actions, demo, listeners, messages, sections
 
         actions.register()
         messages.register()
         sections.register()
         listeners.register()
+        demo.register()

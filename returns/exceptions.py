@@ -43,6 +43,12 @@ class LabelsUnavailable(ReturnsError):
     message = _("Return labels are not available for this link. Please contact the merchant.")
 
 
+class PurchaseDateRequired(ReturnsError):
+    """The policy has a return window: the purchase date decides whether it has passed."""
+
+    message = _("Enter the date of your purchase.")
+
+
 class ReturnWindowPassed(ReturnsError):
     message = _("The return window for this purchase has passed. Please contact the merchant.")
 

@@ -54,6 +54,14 @@ class ReturnLabel(models.Model):
     from_city = models.CharField(_("city"), max_length=100)
     from_province = CAProvinceField(_("province"))
     from_postal_code = CAPostalCodeField(_("postal code"), validators=[validate_postal_code])
+    # Where it goes and what the merchant asked, as printed when it was issued: a label stays
+    # what the customer printed, whatever its policy becomes.
+    return_name = models.CharField(_("return to (name or department)"), max_length=100, blank=True)
+    return_street = models.CharField(_("return street address"), max_length=200, blank=True)
+    return_city = models.CharField(_("return city"), max_length=100, blank=True)
+    return_province = models.CharField(_("return province"), max_length=2, blank=True)
+    return_postal_code = models.CharField(_("return postal code"), max_length=7, blank=True)
+    instructions = models.TextField(_("instructions for customers"), blank=True)
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.ISSUED)
     issued_at = models.DateTimeField(_("issued"))
     accepted_at = models.DateTimeField(_("dropped off"), null=True, blank=True)
@@ -67,6 +75,14 @@ class ReturnLabel(models.Model):
         verbose_name = _("return label")
         verbose_name_plural = _("return labels")
         ordering = ["-issued_at"]
+        constraints = [
+            # A post office finds the label by the code the customer shows: one label per code.
+            models.UniqueConstraint(
+                fields=["counter_code"],
+                condition=~Q(counter_code=""),
+                name="one_label_per_counter_code",
+            )
+        ]
         indexes = [
             models.Index(fields=["account", "state", "accepted_at"], name="label_account_state"),
             models.Index(fields=["policy", "-issued_at"], name="label_policy_time"),

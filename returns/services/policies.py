@@ -49,9 +49,17 @@ class PolicyData:
     return_window_days: int | None = None
 
 
-def require(actor: User, level: Right, account: BusinessAccount) -> None:
-    if not rights.can(actor, level, account):
+def require(actor: User, level: Right, target: BusinessAccount | Contract) -> None:
+    if not rights.can(actor, level, target):
         raise NotAllowed()
+
+
+def _paid_by(account: BusinessAccount, contract_id: int | None) -> BusinessAccount | Contract:
+    """What a right is asked on: a policy paid by an agreement is decided on that contract (as
+    its queue requests are, returns.actions), any other on the whole account."""
+    if contract_id is None:
+        return account
+    return Contract.objects.filter(account=account, pk=contract_id).first() or account
 
 
 def paying_contracts(account: BusinessAccount) -> "Any":
@@ -100,7 +108,7 @@ def create_policy(
 ) -> ReturnPolicy:
     """A new, inactive policy. Raises FeatureClosed, NotAllowed (MANAGE), NoUsablePayment."""
     ensure_open(Feature.RETURN_POLICIES)
-    require(actor, Right.MANAGE, account)
+    require(actor, Right.MANAGE, _paid_by(account, data.contract_id))
     if not payment_usable(
         account, contract_id=data.contract_id, payment_method_id=data.payment_method_id
     ):
@@ -124,13 +132,14 @@ def update_policy(
     """Change a policy's settings; labels already issued keep theirs. Raises FeatureClosed,
     NotAllowed (MANAGE), PolicyNotFound, NoUsablePayment."""
     ensure_open(Feature.RETURN_POLICIES)
-    require(actor, Right.MANAGE, account)
+    require(actor, Right.MANAGE, _paid_by(account, data.contract_id))
     if not payment_usable(
         account, contract_id=data.contract_id, payment_method_id=data.payment_method_id
     ):
         raise NoUsablePayment()
     with transaction.atomic():
         policy = _locked(account, policy_id)
+        require(actor, Right.MANAGE, _paid_by(account, policy.contract_id))
         for field, value in asdict(data).items():
             setattr(policy, field, value)
         policy.save()
@@ -151,9 +160,9 @@ def activate_policy(
     """Let customers get labels. Raises FeatureClosed, NotAllowed (VALIDATE), PolicyNotFound,
     PolicySuspended (only staff lift a suspension), AlreadyInThatState, NoUsablePayment."""
     ensure_open(Feature.RETURN_POLICIES)
-    require(actor, Right.VALIDATE, account)
     with transaction.atomic():
         policy = _locked(account, policy_id)
+        require(actor, Right.VALIDATE, _paid_by(account, policy.contract_id))
         if policy.status == Status.SUSPENDED:
             raise PolicySuspended()
         if policy.status == Status.ACTIVE:
@@ -171,9 +180,9 @@ def deactivate_policy(
     """Stop issuing labels (labels already issued stay valid). Raises FeatureClosed, NotAllowed
     (VALIDATE), PolicyNotFound, PolicySuspended, AlreadyInThatState."""
     ensure_open(Feature.RETURN_POLICIES)
-    require(actor, Right.VALIDATE, account)
     with transaction.atomic():
         policy = _locked(account, policy_id)
+        require(actor, Right.VALIDATE, _paid_by(account, policy.contract_id))
         if policy.status == Status.SUSPENDED:
             raise PolicySuspended()
         if policy.status == Status.INACTIVE:
@@ -188,9 +197,9 @@ def delete_policy(
     link stops; its labels stay valid and its charges stay on the books. Raises FeatureClosed,
     NotAllowed (VALIDATE), PolicyNotFound."""
     ensure_open(Feature.RETURN_POLICIES)
-    require(actor, Right.VALIDATE, account)
     with transaction.atomic():
         policy = _locked(account, policy_id)
+        require(actor, Right.VALIDATE, _paid_by(account, policy.contract_id))
         policy.deleted_at = timezone.now()
         policy.save(update_fields=["deleted_at", "updated_at"])
         audit.record(

@@ -1,21 +1,94 @@
-"""Placeholder: being written; every view answers 404 until then."""
+"""The returns forecast (next five business days) and the 12-month report of returns received,
+each as a page (chart and table) and as CSV or XLSX.
 
+CONSULT on the whole account reads them: they count every return of the account, whichever
+agreement or card pays for it. Everything is under RETURNS_REPORTS; the pages work without
+JavaScript (the grain is a link, the charts are images).
+"""
+
+import datetime
 from typing import Any
 
-from django.http import Http404
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts import rights
+from accounts.models import BusinessAccount, Right
+from outages.decorators import feature_required
+from outages.features import Feature
+from portal.formatting import to_eastern
+from returns import charts, reports
+
+FORMATS = ("csv", "xlsx")
 
 
-def forecast(request: Any, *args: Any, **kwargs: Any) -> Any:
-    raise Http404
+def _account(request: Any, account_id: int) -> BusinessAccount:
+    return rights.get_account_or_404(request.user, Right.CONSULT, account_id, whole=True)
 
 
-def forecast_download(request: Any, *args: Any, **kwargs: Any) -> Any:
-    raise Http404
+def _today() -> datetime.date:
+    return to_eastern(timezone.now()).date()
 
 
-def report(request: Any, *args: Any, **kwargs: Any) -> Any:
-    raise Http404
+def _format(file_format: str) -> str:
+    if file_format not in FORMATS:
+        raise Http404
+    return file_format
 
 
-def report_download(request: Any, *args: Any, **kwargs: Any) -> Any:
-    raise Http404
+@login_required
+@feature_required(Feature.RETURNS_REPORTS)
+@require_GET
+def forecast(request: Any, account_id: int) -> HttpResponse:
+    account = _account(request, account_id)
+    result = reports.arrivals_forecast(account, _today())
+    context = {
+        "account": account,
+        "forecast": result,
+        "chart": charts.forecast_chart(result),
+        "formats": FORMATS,
+    }
+    return render(request, "returns/reports/forecast.html", context)
+
+
+@login_required
+@feature_required(Feature.RETURNS_REPORTS)
+@require_GET
+def forecast_download(request: Any, account_id: int, file_format: str) -> HttpResponse:
+    account = _account(request, account_id)
+    file_format = _format(file_format)
+    result = reports.arrivals_forecast(account, _today())
+    return reports.forecast_download(account, result, file_format)
+
+
+@login_required
+@feature_required(Feature.RETURNS_REPORTS)
+@require_GET
+def report(request: Any, account_id: int) -> HttpResponse:
+    account = _account(request, account_id)
+    result = reports.returns_report(
+        account, _today(), reports.Grain.parse(request.GET.get("grain"))
+    )
+    context = {
+        "account": account,
+        "report": result,
+        "chart": charts.report_chart(result),
+        "grains": [(grain, reports.Grain.NAMES[grain]) for grain in reports.Grain.ALL],
+        "formats": FORMATS,
+    }
+    return render(request, "returns/reports/report.html", context)
+
+
+@login_required
+@feature_required(Feature.RETURNS_REPORTS)
+@require_GET
+def report_download(request: Any, account_id: int, file_format: str) -> HttpResponse:
+    account = _account(request, account_id)
+    file_format = _format(file_format)
+    grain = reports.Grain.parse(request.GET.get("grain"))
+    return reports.report_download(
+        account, reports.returns_report(account, _today(), grain), file_format
+    )

@@ -49,8 +49,13 @@ def page(client, user, account):
     return response
 
 
-def shown(response) -> list[str]:
-    return [item.section.key for item in response.context["sections"]]
+def shown(response, *, apps: tuple[str, ...] = ("accounts.", "tests.")) -> list[str]:
+    """The keys of the sections shown, of `apps` only (billing and returns have their test)."""
+    return [
+        item.section.key
+        for item in response.context["sections"]
+        if item.section.key.startswith(apps)
+    ]
 
 
 @pytest.fixture
@@ -118,7 +123,24 @@ def test_each_section_shows_to_those_who_hold_its_right(
         ("accounts:to_validate", "accounts.to_validate"),
     ):
         assert (f'href="{reverse(name, args=[account.pk])}"' in text) == (key in expected)
-    assert ('id="account-sections"' in text) == bool(expected)
+    # Billing and Returns show to anyone who may consult the whole account.
+    assert 'id="account-sections"' in text
+
+
+def test_billing_and_returns_show_their_sections_by_the_right_held(client, account):
+    whole = AccountLinkFactory.create(account=account, right=Right.CONSULT)
+    on_contract = AccountLinkFactory.create(account=account, right=0)
+    Grant.objects.create(
+        link=on_contract, contract=ContractFactory.create(account=account), level=Right.CONSULT
+    )
+    apps = ("billing.", "returns.")
+
+    assert shown(page(client, whole.user, account), apps=apps) == [
+        "returns.policies",
+        "billing.overview",
+    ]
+    # Billing concerns the whole account; returns policies may be paid by one contract.
+    assert shown(page(client, on_contract.user, account), apps=apps) == ["returns.policies"]
 
 
 def test_another_app_appears_by_registering(client, account, register):
@@ -200,4 +222,5 @@ def test_the_account_page_query_count_does_not_grow_with_sections(
     with django_assert_num_queries(ACCOUNT_PAGE_QUERIES):
         response = client.get(url)
 
-    assert len(response.context["sections"]) == len(ACCOUNTS_SECTIONS) + 8
+    billing_and_returns = 2
+    assert len(response.context["sections"]) == len(ACCOUNTS_SECTIONS) + billing_and_returns + 8

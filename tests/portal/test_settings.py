@@ -21,6 +21,7 @@ PRODUCTION_ENV = {
     "PORTAL_MFA_ENCRYPTION_KEY": "Ilz5qf-Wd-a6kzXBNEi0I0aG7hRDwWpDOB63STcJrvg=",
     "STRIPE_SECRET_KEY": "sk_live_settings_test",
     "STRIPE_PUBLISHABLE_KEY": "pk_live_settings_test",
+    "RETURNS_TRACKING_SECRET": "carrier-shared-secret-for-the-settings-test",
     # Nothing here touches a database, but a file must never appear in the work tree.
     "DATABASE_URL": "sqlite://:memory:",
 }
@@ -136,6 +137,15 @@ def test_production_without_payment_keys_refuses_to_start(missing):
     assert result.returncode != 0
     refusal = "STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY are required in production."
     assert refusal in result.stderr
+
+
+def test_production_without_a_tracking_secret_refuses_to_start():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "RETURNS_TRACKING_SECRET"}
+
+    result = _run(["manage.py", "check"], _clean_env(**env))
+
+    assert result.returncode != 0
+    assert "RETURNS_TRACKING_SECRET (32+ characters) is required in production." in result.stderr
 
 
 @pytest.fixture(scope="module")
