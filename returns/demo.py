@@ -16,8 +16,10 @@ import datetime
 import random
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import BusinessAccount, Contract
@@ -84,7 +86,8 @@ def seed() -> list[str]:
         policies = [_policy(account, *spec) for spec in specs]
         labels = _labels_of_charges(account, policies[0], now)
         _rebuild_rollup(account)
-        link = f"/return/{policies[0].link_token}/"
+        path = reverse("returns:direct_link", args=[policies[0].link_token])
+        link = f"{settings.PORTAL_BASE_URL.rstrip('/')}{path}"
         lines.append(
             f"  {account.legal_name}: {len(policies)} polic{'y' if len(policies) == 1 else 'ies'},"
             f" {labels} labels over the year; direct link {link}"
