@@ -101,7 +101,15 @@ def _finish(chart: pygal.graph.graph.Graph, alt: str) -> Chart:
 
 def forecast_chart(forecast: Forecast) -> Chart:
     """Stacked bars per business day: the low estimate, and on top what may also arrive."""
-    chart = pygal.StackedBar(**_config(), legend_at_bottom=True, show_legend=True)
+    chart = pygal.StackedBar(
+        **_config(),
+        legend_at_bottom=True,
+        legend_at_bottom_columns=1,
+        show_legend=True,
+        truncate_label=-1,  # five days: room for each whole date
+        truncate_legend=-1,
+        x_label_rotation=20,
+    )
     chart.x_labels = [format_date(day.day) for day in forecast.days]
     chart.y_labels = integer_ticks(max((day.high for day in forecast.days), default=0))
     chart.add(_("Expected"), [day.low for day in forecast.days])
