@@ -115,14 +115,7 @@ def create_policy(
         raise NoUsablePayment()
     with transaction.atomic():
         policy = ReturnPolicy.objects.create(account=account, created_by=actor, **asdict(data))
-        audit.record(
-            actor=actor,
-            account=account,
-            event=Event.POLICY_CREATED,
-            ip=ip,
-            policy=policy.reference,
-            name=policy.name,
-        )
+        _record(policy, Event.POLICY_CREATED, actor, ip)
     return policy
 
 
@@ -143,14 +136,7 @@ def update_policy(
         for field, value in asdict(data).items():
             setattr(policy, field, value)
         policy.save()
-        audit.record(
-            actor=actor,
-            account=account,
-            event=Event.POLICY_CHANGED,
-            ip=ip,
-            policy=policy.reference,
-            name=policy.name,
-        )
+        _record(policy, Event.POLICY_CHANGED, actor, ip)
     return policy
 
 
@@ -202,14 +188,7 @@ def delete_policy(
         require(actor, Right.VALIDATE, _paid_by(account, policy.contract_id))
         policy.deleted_at = timezone.now()
         policy.save(update_fields=["deleted_at", "updated_at"])
-        audit.record(
-            actor=actor,
-            account=account,
-            event=Event.POLICY_DELETED,
-            ip=ip,
-            policy=policy.reference,
-            name=policy.name,
-        )
+        _record(policy, Event.POLICY_DELETED, actor, ip)
     return policy
 
 
@@ -218,6 +197,13 @@ def _set_status(
 ) -> ReturnPolicy:
     policy.status = status
     policy.save(update_fields=["status", "updated_at"])
+    _record(policy, event, actor, ip)
+    return policy
+
+
+def _record(
+    policy: ReturnPolicy, event: AuditEvent.Event, actor: User | None, ip: str | None
+) -> None:
     audit.record(
         actor=actor,
         account=policy.account,
@@ -226,7 +212,6 @@ def _set_status(
         policy=policy.reference,
         name=policy.name,
     )
-    return policy
 
 
 # --- suspension and reinstatement ----------------------------------------------------------------
