@@ -61,7 +61,9 @@ class FirstSignInMiddleware(MiddlewareMixin):
         match = request.resolver_match
         name = match.view_name if match else ""
         if name == "mfa_remove_webauthn" and request.method == "POST":
-            return _refuse_removing_the_last_key(request, kwargs.get("pk"))
+            refused = _refuse_removing_the_last_key(request, kwargs.get("pk"))
+            if refused is not None:
+                return refused
         if name in ALWAYS_ALLOWED:
             return None
         if getattr(user, "temporary_password_expires_at", None) is not None:

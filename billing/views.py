@@ -105,7 +105,7 @@ def add_card(request: Any, account_id: int) -> HttpResponse:
     """GET starts a card entry at the gateway and shows Stripe.js's card fields; the script
     saves the card at the gateway and posts back only the setup's id."""
     account = _account(request, account_id, Right.MANAGE)
-    form = SavedCardForm(request.POST or None)
+    form = SavedCardForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             card = services.save_card(
