@@ -15,6 +15,7 @@ import pyotp
 import pytest
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from celery._state import _set_task_join_will_block  # type: ignore[attr-defined]
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
@@ -96,6 +97,15 @@ def _new_gate_process() -> Iterator[None]:
     gate.forget_process_copy()
     yield
     gate.forget_process_copy()
+
+
+@pytest.fixture(autouse=True)
+def _results_may_be_read() -> None:
+    """Celery keeps "inside a task" in one process-wide flag that eager `apply_async` sets and
+    restores. Two live-server threads enqueueing at once can restore it in the wrong order and
+    leave it set, after which any later `.get()` in the process raises "Never call
+    result.get() within a task". Each test starts with it cleared, as a fresh process would."""
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture(autouse=True)
