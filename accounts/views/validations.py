@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -29,6 +30,9 @@ from outages import gate
 from portal.second_factor import second_factor_confirmed
 
 View = Callable[..., HttpResponse]
+
+# Pending requests shown a page at a time: the page stays the same size however many wait.
+PENDING_PAGE_SIZE = 25
 
 
 def gated_by_action(view: View) -> View:
@@ -49,9 +53,13 @@ def _account(request: SignedInRequest, account_id: int) -> BusinessAccount:
 def to_validate(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = _account(request, account_id)
     summary = rights.for_request(request)
-    pending = _visible(request, account, selectors.pending_requests(account=account), summary)
+    page = Paginator(selectors.pending_requests(account=account), PENDING_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    pending = _visible(request, account, page.object_list, summary)
     context = {
         "account": account,
+        "page": page,
         "mine": [r for r in pending if r.prepared_by_id == request.user.pk],
         "to_decide": [r for r in pending if rights.may_decide(request.user, r, summary)],
         "decided": _visible(request, account, selectors.recent_decisions(account=account), summary),

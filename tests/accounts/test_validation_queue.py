@@ -253,12 +253,13 @@ def test_other_apps_register_their_actions(account, validator, preparer):
         validation.action_for("tests.pay_invoice")
 
 
-@pytest.mark.parametrize("count", [1, 12])
+@pytest.mark.parametrize("count", [1, 30])
 def test_the_to_validate_page_does_not_grow_with_requests(
     client, preparer, validator, account, count, django_assert_num_queries
 ):
     from django.urls import reverse
 
+    from accounts.views.validations import PENDING_PAGE_SIZE
     from outages import gate
 
     for _ in range(count):
@@ -266,9 +267,17 @@ def test_the_to_validate_page_does_not_grow_with_requests(
         submit(preparer, account, actions.ADD_USER, add_payload(person))
     client.force_login(validator)
     gate.snapshot()
+    url = reverse("accounts:to_validate", args=[account.pk])
 
-    # session, user, the account, pending requests, the rights summary, recent decisions
-    with django_assert_num_queries(6):
-        response = client.get(reverse("accounts:to_validate", args=[account.pk]))
+    # session, user, the account, the pending requests' count and a page of them, the rights
+    # summary, recent decisions
+    with django_assert_num_queries(7):
+        response = client.get(url)
 
-    assert len(response.context["to_decide"]) == count
+    assert len(response.context["to_decide"]) == min(count, PENDING_PAGE_SIZE)
+    if count > PENDING_PAGE_SIZE:
+        assert "Page 1 of 2" in response.content.decode()
+        rest = client.get(url, {"page": 2}).context["to_decide"]
+        assert len(rest) == count - PENDING_PAGE_SIZE
+        seen = {r.pk for r in response.context["to_decide"]} | {r.pk for r in rest}
+        assert len(seen) == count  # every pending request on one page or the other
