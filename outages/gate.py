@@ -42,13 +42,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
-from django.core.cache import cache
 from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from outages.features import Feature
 from outages.models import Interruption, MaintenanceWindow, PostponedTask
+from portal.cache import without_fallback as cache  # its failures, not the local fallback's copy
 
 logger = logging.getLogger(__name__)
 

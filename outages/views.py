@@ -5,10 +5,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import translation
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.cache import cache_page
 from django.views.decorators.http import require_GET
 
@@ -58,10 +60,51 @@ def status(request: HttpRequest) -> HttpResponse:
     return render(request, "outages/status.html", context)
 
 
+# The archive is public and paginated: each page is rendered once per language and snapshot
+# generation (a staff change shows at once), and at most this old, so a window that has just
+# ended reaches it within a minute.
+ARCHIVE_CACHE_SECONDS = 60
+
+
 @require_GET
 def archive(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.past_windows(), ARCHIVE_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "outages/archive.html", {"windows": page.object_list, "page": page})
+    generation = gate.snapshot().generation
+    number = _archive_page_number(request.GET.get("page"), generation)
+    # Lazy: read only when the page's tables are not in the cache.
+    page = SimpleLazyObject(lambda: _archive_paginator().page(number))
+    context = {
+        "page": page,
+        "windows": SimpleLazyObject(lambda: page.object_list),
+        "number": number,
+        "generation": generation,
+        "cache_seconds": ARCHIVE_CACHE_SECONDS,
+    }
+    return render(request, "outages/archive.html", context)
+
+
+def _archive_paginator() -> Paginator:
+    return Paginator(selectors.past_windows(), ARCHIVE_PAGE_SIZE)
+
+
+def _archive_page_number(asked: str | None, generation: str) -> int:
+    """The page `Paginator.get_page` would show: 1 for junk, the last one when out of range.
+
+    Resolved against a cached page count, so any number asked maps to a cached page: varying
+    `?page=` cannot make every request a database read.
+    """
+    page_count: int = (
+        cache.get_or_set(
+            f"outages_archive:page_count:{generation}",
+            lambda: _archive_paginator().num_pages,
+            ARCHIVE_CACHE_SECONDS,
+        )
+        or 1
+    )
+    try:
+        number = int(asked or "")
+    except ValueError:
+        return 1
+    return number if 1 <= number <= page_count else page_count
 
 
 @require_GET
@@ -78,7 +121,11 @@ def ical(request: HttpRequest) -> HttpResponse:
 @cache_page(FEED_CACHE_SECONDS)
 @in_requested_language
 def atom(request: HttpRequest) -> HttpResponse:
-    return feeds.WindowAtomFeed(request=request)(request)
+    response = feeds.WindowAtomFeed(request=request)(request)
+    # The feed writer leaves one chunk per XML fragment (thousands at 200 windows), each cached
+    # and then written to the socket on its own: joined once here, before cache_page keeps it.
+    response.content = response.content
+    return response
 
 
 @require_GET

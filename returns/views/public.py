@@ -3,9 +3,9 @@
 The link's token is the authority. The pages say nothing about the business's account: an
 unknown token and a policy that is inactive, suspended or deleted get the same page (404).
 Asking for a label (POST) is rate-limited per address and per link; showing the form (GET)
-reads one row and writes nothing. A label's pages answer only for its own link and number;
-each miss counts against the visitor's address, so numbers cannot be tried one after another,
-and so does each PDF drawn (CPU time).
+reads one row and writes nothing, within a roomier budget per address of its own. A label's
+pages answer only for its own link and number; each miss counts against the visitor's
+address, so numbers cannot be tried one after another, and so does each PDF drawn (CPU time).
 
 Statuses: 404 labels not available or label not found, 403 return window passed, 429 too many
 requests (Retry-After), 503 maintenance of return labels (Retry-After, from the gate).
@@ -39,6 +39,8 @@ RATE_WINDOW = 3600  # the RETURNS_LINK_RATE_* settings count per hour
 def direct_link(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows the form; POST issues the label and redirects to it."""
     if request.method == "POST" and _over_post_limits(request, token):
+        return _too_many(request)
+    if request.method == "GET" and _over_view_limit(request):
         return _too_many(request)
     policy = policy_for_link(token)
     if policy is None:
@@ -110,6 +112,15 @@ def _over_ip_limit(request: HttpRequest, scope: str) -> bool:
     """Count this request against its address under `scope`; True once over the hourly limit."""
     return throttle.hit_limit(
         _ip_key(request, scope), limit=settings.RETURNS_LINK_RATE_PER_IP, window=RATE_WINDOW
+    )
+
+
+def _over_view_limit(request: HttpRequest) -> bool:
+    """Count a showing of the form against its address, before the token is read."""
+    return throttle.hit_limit(
+        _ip_key(request, "returns_link_view_ip"),
+        limit=settings.RETURNS_LINK_VIEWS_PER_IP,
+        window=RATE_WINDOW,
     )
 
 

@@ -1,8 +1,9 @@
 """The site on a real Redis cache that stops, or hangs: pages still answer, with the maintenance
-banner, and /healthz says the cache is down, quickly.
+banner, the cached public pages and the rate limits work from the process's memory
+(portal/cache.py), and /healthz says the cache is down, quickly.
 
 The cache is a redis-server of the test's own on a free port (the shared one is left alone),
-configured with the production OPTIONS (REDIS_CACHE_OPTIONS: short socket timeouts).
+configured as in production: its backend and OPTIONS (REDIS_CACHE_OPTIONS: short timeouts).
 """
 
 import shutil
@@ -18,10 +19,13 @@ from django.utils import timezone
 
 from outages import gate
 from outages.features import Feature
+from portal.views import forget_readiness
+from tests.accounts.factories import BusinessAccountFactory
 from tests.conftest import postgres_in_use, require_service
 from tests.factories import UserFactory
 from tests.integration.waiting import wait_for
 from tests.outages.factories import HOUR, closing
+from tests.returns.factories import PolicyFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -96,7 +100,7 @@ def hanging_redis() -> Iterator[str]:
 def use_cache(settings, url: str) -> None:
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "portal.cache.LocalFallbackCache",  # Redis, local memory when it fails
             "LOCATION": url,
             "OPTIONS": settings.REDIS_CACHE_OPTIONS,
         }
@@ -117,6 +121,7 @@ def announced_window():
 
 
 def timed_healthz(client) -> tuple[float, dict, int]:
+    forget_readiness()  # its answer is kept a few seconds per process: probe now
     started = time.monotonic()
     response = client.get(reverse("healthz"))
     return time.monotonic() - started, response.json(), response.status_code
@@ -173,3 +178,53 @@ def test_when_redis_hangs_pages_answer_and_healthz_says_down_within_seconds(
     assert body["checks"] == {"database": "ok", "cache": "down"}
     assert body["problems"] == {"cache": "TimeoutError"}
     assert elapsed < PROBE_LIMIT_SECONDS, f"the probe took {elapsed:.1f}s"
+
+
+@pytest.fixture
+def small_limits(settings) -> None:
+    import portal.settings as production
+
+    settings.ACCOUNT_RATE_LIMITS = production.ACCOUNT_RATE_LIMITS  # on, as in production
+    settings.PORTAL_LINK_FAILURE_LIMITS = {"user": 2, "ip": 5, "customer_number": 4}
+    settings.RETURNS_LINK_RATE_PER_IP = 2
+
+
+def test_when_redis_stops_public_pages_and_rate_limits_answer_from_local_memory(
+    settings, redis_server, client, small_limits, caplog
+):
+    use_cache(settings, redis_server.url)
+    user = UserFactory.create()
+    account = BusinessAccountFactory.create(customer_number="0001234567", postal_code="K1A 0B1")
+    direct_link = reverse("returns:direct_link", args=[PolicyFactory.create().link_token])
+    assert client.get(reverse("outages:status")).status_code == 200  # cached in Redis
+
+    redis_server.stop()
+
+    for name in ("outages:status", "outages:ical", "outages:atom"):
+        assert client.get(reverse(name)).status_code == 200, name
+    sign_in = {"login": user.email, "password": "not-the-password"}
+    assert client.post(reverse("account_login"), sign_in).status_code == 200  # the form, again
+    # The limits still hold, counted in this process's memory.
+    assert [client.post(direct_link, {}).status_code for _ in range(3)] == [400, 400, 429]
+    client.force_login(user)
+    wrong = {"customer_number": account.customer_number, "postal_code": "K1A 0B2"}
+    linking = [client.post(reverse("accounts:link"), wrong).status_code for _ in range(3)]
+    assert linking == [400, 429, 429]
+    assert "The shared cache failed (ConnectionError)" in caplog.text
+
+
+def test_when_redis_hangs_rate_limited_forms_answer_within_seconds(
+    settings, hanging_redis, client, small_limits
+):
+    use_cache(settings, hanging_redis)
+    user = UserFactory.create()
+    direct_link = reverse("returns:direct_link", args=[PolicyFactory.create().link_token])
+    client.force_login(user)
+    wrong = {"customer_number": "0001234567", "postal_code": "K1A 0B2"}
+
+    for url, data in ((direct_link, {}), (reverse("accounts:link"), wrong)):
+        started = time.monotonic()
+        status = client.post(url, data).status_code
+        elapsed = time.monotonic() - started
+        assert status == 400, url  # the form again: the limit counted, nothing held
+        assert elapsed < PROBE_LIMIT_SECONDS, f"{url} took {elapsed:.1f}s"

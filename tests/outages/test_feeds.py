@@ -96,6 +96,16 @@ def test_atom_feed_parses(client, windows):
     assert any("Billing" in entry.summary for entry in feed.entries)
 
 
+def test_the_atom_feed_is_sent_and_cached_in_one_piece(client, windows):
+    first = client.get(reverse("outages:atom"))
+    cached = client.get(reverse("outages:atom"))
+
+    # The WSGI server writes each chunk on its own: one chunk, however many windows.
+    assert len(list(first)) == 1
+    assert len(list(cached)) == 1
+    assert cached.content == first.content
+
+
 def test_json_shape(client, windows):
     planned, _ = windows
 

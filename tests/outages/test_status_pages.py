@@ -180,3 +180,60 @@ def test_archive_pages_through_older_windows(client):
 
     assert len(first.context["windows"]) == 20
     assert len(second.context["windows"]) == 5
+
+
+def past_windows(count: int) -> None:
+    now = timezone.now()
+    for days in range(count):
+        MaintenanceWindowFactory.create(
+            title_en=f"Past {days}",
+            starts_at=now - (days + 2) * DAY,
+            ends_at=now - (days + 1) * DAY,
+        )
+
+
+@pytest.mark.parametrize("asked", ["2", "999", "0", "-1"])
+def test_an_archive_page_comes_from_the_cache_once_rendered(
+    client, django_assert_num_queries, asked
+):
+    past_windows(25)
+    client.get(reverse("outages:status"))  # the gate's snapshot is in the cache
+    first = client.get(reverse("outages:archive"), {"page": asked})
+
+    with django_assert_num_queries(0):
+        again = client.get(reverse("outages:archive"), {"page": asked})
+        last = client.get(reverse("outages:archive"), {"page": "2"})  # out of range: the last one
+
+    assert "Past 24" in text_of(first)  # the oldest, on the last page
+    assert text_of(again) == text_of(first) == text_of(last)
+
+
+def test_junk_page_numbers_share_the_first_page(client, django_assert_num_queries):
+    past_windows(3)
+    client.get(reverse("outages:archive"))
+
+    with django_assert_num_queries(0):
+        junk = client.get(reverse("outages:archive"), {"page": "x' OR 1=1"})
+
+    assert "Past 0" in text_of(junk)
+
+
+def test_the_archive_is_cached_per_language(client):
+    past_windows(1)
+    english = text_of(client.get(reverse("outages:archive")))
+    french = text_of(client.get(reverse("outages:archive"), HTTP_ACCEPT_LANGUAGE="fr"))
+
+    assert "Past service interruptions" in english
+    assert "Completed" in english and "Completed" not in french
+
+
+def test_the_archive_shows_a_staff_change_at_once(client, django_capture_on_commit_callbacks):
+    past_windows(1)
+    window = MaintenanceWindowFactory._meta.model.objects.get()
+    client.get(reverse("outages:archive"))
+
+    window.title_en = "Renamed"
+    with django_capture_on_commit_callbacks(execute=True):
+        window.save()
+
+    assert "Renamed" in text_of(client.get(reverse("outages:archive")))

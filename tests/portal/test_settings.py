@@ -228,4 +228,4 @@ def test_database_and_redis_urls_switch_to_postgresql_and_a_real_worker():
     assert values["ENGINE"] == "django.db.backends.postgresql"
     assert values["CELERY_TASK_ALWAYS_EAGER"] is False
     assert values["CELERY_BROKER_URL"] == "redis://cache.internal:6379/0"
-    assert values["CACHE_BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["CACHE_BACKEND"] == "portal.cache.LocalFallbackCache"  # Redis by default

@@ -386,7 +386,22 @@ def test_too_many_requests_from_one_address_get_a_429_page(client, settings):
     assert bad_form["Retry-After"] == "3600"
     assert from_elsewhere.status_code == 302
     assert ReturnLabel.objects.count() == 3
-    assert client.get(link(policy), REMOTE_ADDR=IP).status_code == 200  # showing is not limited
+    assert client.get(link(policy), REMOTE_ADDR=IP).status_code == 200  # a budget of its own
+
+
+def test_showing_the_form_over_and_over_from_one_address_is_stopped(client, settings):
+    settings.RETURNS_LINK_VIEWS_PER_IP = 2
+    policy = PolicyFactory()
+
+    shown = [client.get(link(policy), REMOTE_ADDR=IP).status_code for _ in range(2)]
+    guessed = client.get(link("not-a-token"), REMOTE_ADDR=IP)  # counted before the token is read
+    from_elsewhere = client.get(link(policy), REMOTE_ADDR="198.51.100.7")
+
+    assert shown == [200, 200]
+    assert guessed.status_code == 429
+    assert guessed["Retry-After"] == "3600"
+    assert from_elsewhere.status_code == 200
+    assert post(client, policy).status_code == 302  # asking for a label has its own budget
 
 
 def test_too_many_requests_through_one_link_get_a_429_page(client, settings):
