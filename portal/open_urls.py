@@ -11,6 +11,9 @@ ALWAYS_OPEN_URL_NAMES = frozenset(
         "account_logout",
         "set_language",
         "healthz",
+        "healthz_live",
+        "healthz_ready",
+        "metrics",  # a scraper has no session; the view itself answers 404 to anyone else
         "outages:status",
         "outages:archive",
         "outages:ical",

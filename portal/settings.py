@@ -19,6 +19,9 @@ from django.utils.translation import gettext_lazy as _
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from portal.logs import configure_structlog, logging_config
+from portal.sentry import init_sentry
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
@@ -63,6 +66,7 @@ INSTALLED_APPS = [
     "csp",
     "localflavor",
     "phonenumber_field",
+    "django_structlog",
     "portal",
     "accounts",
     "outages",
@@ -71,7 +75,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every line a request writes (even a redirect to HTTPS) carries its request id.
+    "django_structlog.middlewares.RequestMiddleware",
+    "portal.logs.RequestIdHeaderMiddleware",
     "outages.middleware.GateSnapshotPerRequestMiddleware",
+    # Before anything that may answer early (a refused Host header, the HTTPS redirect), so
+    # every response carries the policy and refuses framing.
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -80,8 +91,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.StaffAdminRequiresMFAMiddleware",
     "accounts.middleware.FirstSignInMiddleware",
@@ -121,6 +130,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A read replica for reports and exports (portal/replica.py): read only inside
+# `reading_from_replica()`; everything else, and every write, stays on "default".
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = dj_database_url.parse(
+        env.str("DATABASE_REPLICA_URL"),
+        conn_max_age=env.int("DJANGO_CONN_MAX_AGE", default=60),
+        conn_health_checks=True,
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+PORTAL_REPORTS_FROM_REPLICA = "replica" in DATABASES
+DATABASE_ROUTERS = ["portal.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -135,7 +155,8 @@ REDIS_CACHE_OPTIONS = {
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis, with this process's memory when Redis fails: see portal/cache.py.
+            "BACKEND": "portal.cache.LocalFallbackCache",
             "LOCATION": env.str("DJANGO_CACHE_URL", default=REDIS_URL),
             "OPTIONS": REDIS_CACHE_OPTIONS,
         }
@@ -152,7 +173,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 10},
+        "OPTIONS": {"min_length": 12},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
@@ -314,7 +335,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 8 * 3600
 SESSION_COOKIE_SECURE = PRODUCTION
+# Lax, not Strict: a link from one of the portal's e-mails must open signed in.
+SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = PRODUCTION
+# No script reads the CSRF cookie: every form (card.js's too) posts the token as a field.
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
 SECURE_HSTS_SECONDS = 31_536_000 if PRODUCTION else 0
@@ -368,6 +394,9 @@ RETURNS_TRACKING_MAX_BATCH = env.int("RETURNS_TRACKING_MAX_BATCH", default=500)
 # The direct return link: labels a visitor may ask for per hour, from one address and per policy.
 RETURNS_LINK_RATE_PER_IP = env.int("RETURNS_LINK_RATE_PER_IP", default=20)
 RETURNS_LINK_RATE_PER_POLICY = env.int("RETURNS_LINK_RATE_PER_POLICY", default=500)
+# Showings of its form per hour from one address: a budget of their own, roomier than labels',
+# since a customer may reload the form; it still stops anyone trying tokens or flooding reads.
+RETURNS_LINK_VIEWS_PER_IP = env.int("RETURNS_LINK_VIEWS_PER_IP", default=60)
 # The hour (Eastern Time) the daily summaries of returns go out.
 RETURNS_DIGEST_HOUR = env.int("RETURNS_DIGEST_HOUR", default=7)
 
@@ -389,18 +418,32 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    # Libraries that narrate every request or glyph at INFO: their warnings are enough (and
-    # WeasyPrint's advice about font subsetting libraries is not an error either).
-    "loggers": {
-        **{name: {"level": "WARNING"} for name in ("stripe", "fontTools")},
-        "weasyprint": {"level": "ERROR"},
-    },
-}
+# --- logs, metrics, error reports (portal.logs, portal.metrics, portal.sentry) ----------------
+# JSON lines in production, readable text on a developer's console; each request's lines (and
+# those of the tasks it enqueues) carry its request id.
+PORTAL_LOG_FORMAT = env.str("PORTAL_LOG_FORMAT", default="json" if PRODUCTION else "console")
+configure_structlog()
+LOGGING = logging_config(
+    log_format=PORTAL_LOG_FORMAT, level=env.str("DJANGO_LOG_LEVEL", default="INFO")
+)
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+# Prometheus metrics at /metrics, for staff or `Authorization: Bearer $METRICS_TOKEN`; off: 404.
+PORTAL_METRICS_ENABLED = env.bool("PORTAL_METRICS_ENABLED", default=False)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if PORTAL_METRICS_ENABLED:
+    INSTALLED_APPS.append("django_prometheus")
+    MIDDLEWARE.insert(0, "django_prometheus.middleware.PrometheusBeforeMiddleware")
+    MIDDLEWARE.append("django_prometheus.middleware.PrometheusAfterMiddleware")
+# Readiness (/healthz/ready) answers from this process's last probe for this long, so probing
+# it often cannot load the database.
+PORTAL_HEALTH_CACHE_SECONDS = env.float("PORTAL_HEALTH_CACHE_SECONDS", default=5.0)
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=DJANGO_ENV,
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+    )
 
 # --- the portal's own -------------------------------------------------------------------------
 # Phone numbers the help pages give; shown by templates, never typed into them.
@@ -409,6 +452,8 @@ PORTAL_CREDIT_MANAGEMENT_PHONE = env.str("PORTAL_CREDIT_MANAGEMENT_PHONE", defau
 PORTAL_SMALL_BUSINESS_PHONE = env.str("PORTAL_SMALL_BUSINESS_PHONE", default="1 877 262-5762")
 # CI sets this so a test needing PostgreSQL, Redis or Chromium fails instead of skipping.
 PORTAL_REQUIRE_SERVICES = env.bool("PORTAL_REQUIRE_SERVICES", default=False)
+# The benchmark's "ok" and floor pages (portal/baselines.py); `make bench` sets it.
+PORTAL_BENCH_BASELINES = env.bool("PORTAL_BENCH_BASELINES", default=False)
 PORTAL_ADMIN_PATH = env.str("PORTAL_ADMIN_PATH", default="admin").strip("/")
 
 # --- account linking ---------------------------------------------------------------------------

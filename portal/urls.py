@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 
 from accounts.views import home
-from portal import views
+from portal import metrics, views
 
 # Staff sign in through allauth (two factors), never through the admin's own password form.
 admin.site.login = login_required(admin.site.login)  # type: ignore[method-assign]
@@ -16,7 +16,12 @@ handler500 = "portal.errors.server_error"
 
 urlpatterns = [
     path("", home, name="home"),
+    # Load balancers: /healthz/live (the process answers), /healthz/ready (it can serve: the
+    # database, cache and broker answer); /healthz is the readiness probe under its old name.
     path("healthz", views.healthz, name="healthz"),
+    path("healthz/live", views.healthz_live, name="healthz_live"),
+    path("healthz/ready", views.healthz_ready, name="healthz_ready"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
     # Business accounts live under /business/: allauth already owns /accounts/.
@@ -26,3 +31,11 @@ urlpatterns = [
     path("status/", include("outages.urls")),
     path(f"{settings.PORTAL_ADMIN_PATH}/", admin.site.urls),
 ]
+
+if settings.PORTAL_BENCH_BASELINES:  # the benchmark's yardsticks, never in a real deployment
+    from portal import baselines
+
+    urlpatterns += [
+        path("bench/ok", baselines.bare, name="bench_ok"),
+        path("bench/floor", baselines.floor, name="bench_floor"),
+    ]

@@ -1,28 +1,73 @@
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import i18n as i18n_views
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from portal.cache import without_fallback
+
 # What the probe writes to the shared cache: a cache that takes no write (out of memory, a failed
 # save) is down for the portal too, since the gate and the rate limits write to it.
 HEALTH_PROBE_KEY = "portal:healthz"
 
 
+@dataclass(frozen=True)
+class Readiness:
+    status: int
+    body: dict[str, Any]
+    until: float  # time.monotonic() after which it is probed again
+
+
+# This process's last readiness answer (each web worker keeps its own): a load balancer polling
+# every second, or anyone else, costs the database and the cache one probe per worker per
+# PORTAL_HEALTH_CACHE_SECONDS, whatever the rate.
+_last_readiness: Readiness | None = None
+
+
+def forget_readiness() -> None:
+    """The next readiness request probes again, as in a newly started worker."""
+    global _last_readiness
+    _last_readiness = None
+
+
 @never_cache
 @require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
+def healthz_live(request: HttpRequest) -> JsonResponse:
+    """200 while the process answers: no database, cache or broker is asked, so a load balancer
+    or orchestrator restarts a process only when the process itself is stuck."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def healthz_ready(request: HttpRequest) -> JsonResponse:
     """200 when the database, the shared cache and the configured broker answer; 503 otherwise.
 
     `checks` says "ok" or "down" for each, `problems` the error met by each one down. Every
     probe is bounded by short timeouts (the cache's in CACHES, the broker's below), so a service
-    that hangs turns the answer into a 503 within seconds instead of holding it.
+    that hangs turns the answer into a 503 within seconds instead of holding it. The answer is
+    kept PORTAL_HEALTH_CACHE_SECONDS in this process (`_last_readiness`).
     """
+    global _last_readiness
+    now = time.monotonic()
+    if _last_readiness is None or now >= _last_readiness.until:
+        status, body = _probe_dependencies()
+        _last_readiness = Readiness(status, body, now + settings.PORTAL_HEALTH_CACHE_SECONDS)
+    return JsonResponse(_last_readiness.body, status=_last_readiness.status)
+
+
+# /healthz, as load balancers already configured call it: the readiness probe.
+healthz = healthz_ready
+
+
+def _probe_dependencies() -> tuple[int, dict[str, Any]]:
     probes: dict[str, Callable[[], None]] = {"database": _query_database, "cache": _write_cache}
     if settings.REDIS_URL:
         probes["broker"] = _ping_broker
@@ -32,14 +77,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
             probe()
         except Exception as error:  # any failure means "down"; the reason is reported
             problems[name] = type(error).__name__
-    return JsonResponse(
-        {
-            "status": "down" if problems else "ok",
-            "checks": {name: "down" if name in problems else "ok" for name in probes},
-            "problems": problems,
-        },
-        status=503 if problems else 200,
-    )
+    body = {
+        "status": "down" if problems else "ok",
+        "checks": {name: "down" if name in problems else "ok" for name in probes},
+        "problems": problems,
+    }
+    return (503 if problems else 200), body
 
 
 def _query_database() -> None:
@@ -48,7 +91,8 @@ def _query_database() -> None:
 
 
 def _write_cache() -> None:
-    cache.set(HEALTH_PROBE_KEY, "ok", timeout=60)
+    # Redis itself: its local-memory fallback (portal/cache.py) would hide that it is down.
+    without_fallback.set(HEALTH_PROBE_KEY, "ok", timeout=60)
 
 
 def _ping_broker() -> None:

@@ -27,6 +27,7 @@ from openpyxl.styles import Font
 from accounts.models import BusinessAccount
 from portal.exports import csv_response, safe_cell
 from portal.formatting import EASTERN, format_date, format_month
+from portal.replica import reading_from_replica
 from returns.models import DailyReturns, ReturnLabel, ReturnPolicy, ShippingService
 from returns.models.policies import TRANSIT_DAYS
 
@@ -139,6 +140,7 @@ def _eastern_midnight(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=EASTERN)
 
 
+@reading_from_replica()  # reports read a replica when one is configured
 def arrivals_forecast(account: BusinessAccount, today: datetime.date) -> Forecast:
     """The returns expected to arrive at `account`'s return addresses on each of the next five
     business days after `today` (an Eastern date): labels dropped off or in transit, dated by
@@ -272,6 +274,7 @@ def _openings(grain: str, first: datetime.date, last: datetime.date) -> list[dat
     return [start + datetime.timedelta(days=n) for n in range(0, (last - start).days + 1, step)]
 
 
+@reading_from_replica()
 def returns_report(account: BusinessAccount, today: datetime.date, grain: str) -> ReturnsReport:
     """The returns `account` received (delivered) in the twelve months up to `today`, by month,
     week or day, every period present (zero when nothing came). One query over the rollup."""

@@ -100,6 +100,16 @@ def _new_gate_process() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _new_readiness_probe() -> Iterator[None]:
+    """/healthz keeps its last answer a few seconds in the process: each test probes afresh."""
+    from portal.views import forget_readiness
+
+    forget_readiness()
+    yield
+    forget_readiness()
+
+
+@pytest.fixture(autouse=True)
 def _results_may_be_read() -> None:
     """Celery keeps "inside a task" in one process-wide flag that eager `apply_async` sets and
     restores. Two live-server threads enqueueing at once can restore it in the wrong order and

@@ -95,3 +95,50 @@ def test_reachable_redis_broker_answers_200(client):
 
 def test_probe_accepts_only_get(client):
     assert client.post(reverse("healthz")).status_code == 405
+
+
+# --- liveness and readiness -------------------------------------------------------------------
+
+
+def test_liveness_asks_nothing_of_the_database_or_the_cache(client, monkeypatch, settings):
+    def broken_cursor(*args, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(connection, "cursor", broken_cursor)
+    settings.CACHES = {"default": {"BACKEND": "tests.cache_faults.FaultyCache"}}
+    caches["default"].down = True  # type: ignore[attr-defined]
+
+    response = client.get(reverse("healthz_live"))
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert reverse("healthz_live") == "/healthz/live"
+
+
+@override_settings(REDIS_URL="")
+def test_readiness_is_healthz_under_its_own_name(client):
+    assert reverse("healthz_ready") == "/healthz/ready"
+    ready = client.get(reverse("healthz_ready"))
+
+    assert ready.status_code == 200
+    assert ready.json() == client.get(reverse("healthz")).json()
+    assert client.post(reverse("healthz_ready")).status_code == 405
+
+
+def test_readiness_answers_from_its_last_probe_for_a_few_seconds(client, monkeypatch, settings):
+    settings.REDIS_URL = ""
+    settings.PORTAL_HEALTH_CACHE_SECONDS = 5
+    assert client.get(reverse("healthz_ready")).status_code == 200
+
+    def broken_cursor(*args, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(connection, "cursor", broken_cursor)
+    assert client.get(reverse("healthz_ready")).status_code == 200  # kept: nothing probed
+
+    moment = time.monotonic()
+    monkeypatch.setattr(time, "monotonic", lambda: moment + 5)
+    response = client.get(reverse("healthz_ready"))
+
+    assert response.status_code == 503
+    assert response.json()["problems"] == {"database": "OperationalError"}

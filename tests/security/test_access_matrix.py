@@ -162,6 +162,11 @@ TABLE = [
     page("returns:remove_recipient",        WHOLE,  (M, OK),     (M, MOVED), acts=M),
     # --- public:       name                 GET     POST
     public("healthz",                       OK,     X,           open_=True),
+    public("healthz_live",                  OK,     X,           open_=True),
+    public("healthz_ready",                 OK,     X,           open_=True),
+    # Off by default (PORTAL_METRICS_ENABLED): 404 to everyone; on, staff and its bearer token
+    # read it (tests/portal/test_metrics.py).
+    public("metrics",                       MISSING, MISSING,    open_=True),
     public("set_language",                  MOVED,  MOVED,       open_=True),
     public("accounts:security",             OK,     X),
     public("accounts:removal",              OK,     OK,          acts=ANYONE),
@@ -656,6 +661,7 @@ class Gap:
 Protection = Throttled | Cached | Signed | NoDatabase | Gap
 REMOVAL_LIMIT = "PORTAL_REMOVAL_LINK_RATE_LIMIT"
 LINK_LIMIT = "RETURNS_LINK_RATE_PER_IP"
+LINK_VIEWS_LIMIT = "RETURNS_LINK_VIEWS_PER_IP"
 
 # fmt: off
 PROTECTION: dict[tuple[str, str], Protection] = {
@@ -665,7 +671,7 @@ PROTECTION: dict[tuple[str, str], Protection] = {
     ("accounts:removal_report", "POST"):      Throttled(REMOVAL_LIMIT, bad_token=True),
     ("accounts:removal_report_done", "GET"):  Throttled(REMOVAL_LIMIT, bad_token=True),
     ("returns:direct_link", "POST"):          Throttled(LINK_LIMIT),
-    ("returns:direct_link", "GET"):           Gap("the form is one indexed read, by design"),
+    ("returns:direct_link", "GET"):           Throttled(LINK_VIEWS_LIMIT),
     ("returns:label_done", "GET"):            Throttled(LINK_LIMIT, miss=True),
     ("returns:label_pdf", "GET"):             Throttled(LINK_LIMIT, miss=True),
     ("returns:tracking_events", "POST"):      Signed(401),
@@ -675,8 +681,12 @@ PROTECTION: dict[tuple[str, str], Protection] = {
     ("outages:ical", "GET"):                  Cached(60),
     ("outages:atom", "GET"):                  Cached(60),
     ("outages:json", "GET"):                  Cached(60),
-    ("outages:archive", "GET"):               Gap("paginated from the database each time"),
-    ("healthz", "GET"):                       Gap("queries the database and cache each time"),
+    ("outages:archive", "GET"):               Cached(60, table="outages_maintenancewindow"),
+    ("healthz", "GET"):                       Cached(5),  # the readiness probe, per process
+    ("healthz_ready", "GET"):                 Cached(5),
+    ("healthz_live", "GET"):                  NoDatabase(),
+    ("metrics", "GET"):                       Signed(404),  # staff or the bearer token
+    ("metrics", "POST"):                      Signed(404),
     ("accounts:security", "GET"):             NoDatabase(),
     ("set_language", "GET"):                  NoDatabase(),
     ("set_language", "POST"):                 NoDatabase(),
