@@ -13,3 +13,7 @@ class PortalConfig(AppConfig):
         from portal.outbox import register_kind
 
         register_kind(ALLAUTH_MESSAGE)
+        # A second factor turned on or off gives the session a new key.
+        from portal import session_keys
+
+        session_keys.connect()

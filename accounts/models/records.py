@@ -91,6 +91,23 @@ class Investigation(models.Model):
         return f"{self.reference} {self.account}"
 
 
+APPEND_ONLY = "Audit events are append-only."
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    """Rows are added one by one, and never changed or removed in bulk either.
+
+    Deleting a user or an account still works: Django clears the foreign keys through the base
+    manager, and the row keeps its copies (actor_email, customer_number).
+    """
+
+    def update(self, **kwargs: object) -> int:
+        raise ValueError(APPEND_ONLY)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ValueError(APPEND_ONLY)
+
+
 class AuditEvent(models.Model):
     """Append-only record of a security-relevant change: written by accounts.audit.record only."""
 
@@ -169,6 +186,8 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     details = models.JSONField(_("details"), default=dict, blank=True, encoder=DjangoJSONEncoder)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
@@ -183,5 +202,8 @@ class AuditEvent(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         # Append-only: an audit row that could be edited would prove nothing.
         if self.pk is not None:
-            raise ValueError("Audit events are append-only.")
+            raise ValueError(APPEND_ONLY)
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise ValueError(APPEND_ONLY)

@@ -37,7 +37,7 @@ from accounts.rightsets import RightSet
 from outages.decorators import feature_required
 from outages.features import Feature
 from outages.gate import FeatureClosed, closure_for
-from portal import second_factor, throttle
+from portal import second_factor, session_keys, throttle
 from portal.second_factor import second_factor_confirmed
 
 logger = logging.getLogger(__name__)
@@ -85,6 +85,7 @@ def _attempt_link(request: SignedInRequest, form: LinkAccountForm, ip: str | Non
     except LinkRefused as refused:
         form.add_error(None, refused.message)
         return render(request, "accounts/link_form.html", {"form": form}, status=400)
+    session_keys.rotate(request)  # the session now reaches the account: a new key
     messages.success(
         request,
         _("%(account)s is now linked to your profile. Its contacts were told by e-mail.")
