@@ -113,6 +113,9 @@ class StripeGateway:
             settings.STRIPE_SECRET_KEY,
             base_addresses={"api": base} if base else {},
             max_network_retries=2,  # Stripe's own retries reuse the idempotency key
+            # The library waits 80 s per try by default: a gateway that stops answering would
+            # hold the page (and the invoice's row lock) for minutes, past the web worker's limit.
+            http_client=stripe.new_default_http_client(timeout=settings.STRIPE_TIMEOUT_SECONDS),
         )
 
     def create_customer(self, *, reference: str, name: str) -> str:

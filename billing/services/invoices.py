@@ -181,7 +181,7 @@ def pay_invoice(
                     gateway_id=method.gateway_id,
                     cents=to_cents(payment.amount),
                     description=f"Invoice {invoice.number}",
-                    idempotency_key=payment.idempotency_key,
+                    idempotency_key=_charge_key(invoice, payment.amount),
                 )
         except Exception as error:
             if not hasattr(error, "refusal"):
@@ -196,6 +196,16 @@ def pay_invoice(
     if refused is not None:
         raise refused
     return payment
+
+
+def _charge_key(invoice: Invoice, amount: Decimal) -> str:
+    """The gateway's idempotency key for charging `amount` on `invoice`: the same for every try
+    until the card is refused. An answer lost on the way back records nothing here, and a
+    reloaded page carries a new key of its own; this one stays, so the gateway replays the
+    charge it may have made instead of making a second. A refusal is recorded, and the next
+    try is a new charge."""
+    refusals = Payment.objects.filter(invoice=invoice, status=Payment.Status.FAILED).count()
+    return f"{invoice.number}:{to_cents(amount)}:{refusals + 1}"
 
 
 def _settle(invoice: Invoice, payment: Payment) -> None:
