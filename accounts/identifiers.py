@@ -9,7 +9,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 _SEPARATORS = re.compile(r"[\s\-.]+")
-_TEN_DIGITS = re.compile(r"\d{10}")
+# ASCII digits only: Python's \d also takes full-width and Arabic-Indic digits, which look like
+# a number here and match nothing stored.
+_TEN_DIGITS = re.compile(r"[0-9]{10}")
 
 
 def strip_separators(raw: str) -> str:

@@ -82,6 +82,8 @@ def default_right(request: SignedInRequest, account_id: int) -> HttpResponse:
             ip=audit.ip_of(request),
         )
         messages.success(request, _("The rights of self-linked users were saved."))
+    else:  # a tampered or stale page: say so rather than redirect in silence
+        messages.error(request, _("Choose one of the rights offered; nothing was changed."))
     return redirect("accounts:users", account.pk)
 
 
