@@ -142,10 +142,13 @@ class Deployment:
 @contextmanager
 def deployed(environment: dict[str, str], *, logs: Path, port: int = 8765) -> Iterator[Deployment]:
     deployment = Deployment(environment, port=port, logs=logs)
+    # Stopped by a signal, the driver still stops what it started (the `finally` below).
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
         yield deployment
     finally:
         deployment.stop_all()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def manage(environment: dict[str, str], *args: str) -> None:
