@@ -48,45 +48,63 @@ def in_requested_language(view: View) -> View:
 # The tables are the same for everyone: rendered once per language and snapshot generation (so
 # a staff change shows at once), and at most this old, so a window's state follows the clock.
 STATUS_TABLES_CACHE_SECONDS = 30
+STATUS_PAGE_SIZE = 10
 
 
 @require_GET
 def status(request: HttpRequest) -> HttpResponse:
-    context = {
-        "windows": selectors.current_and_upcoming_windows(),  # lazy: unread when cached
-        "generation": gate.snapshot().generation,
-        "cache_seconds": STATUS_TABLES_CACHE_SECONDS,
-    }
-    return render(request, "outages/status.html", context)
+    """Current and upcoming windows, a page at a time: the page stays the same size however
+    many are planned."""
+    return _paged_windows(
+        request,
+        "outages/status.html",
+        lambda: Paginator(selectors.current_and_upcoming_windows(), STATUS_PAGE_SIZE),
+        STATUS_TABLES_CACHE_SECONDS,
+    )
 
 
-# The archive is public and paginated: each page is rendered once per language and snapshot
-# generation (a staff change shows at once), and at most this old, so a window that has just
-# ended reaches it within a minute.
+# The archive: a page that has just ended reaches it within a minute.
 ARCHIVE_CACHE_SECONDS = 60
 
 
 @require_GET
 def archive(request: HttpRequest) -> HttpResponse:
+    return _paged_windows(
+        request,
+        "outages/archive.html",
+        lambda: Paginator(selectors.past_windows(), ARCHIVE_PAGE_SIZE),
+        ARCHIVE_CACHE_SECONDS,
+    )
+
+
+def _paged_windows(
+    request: HttpRequest,
+    template: str,
+    paginator: Callable[[], Paginator],
+    cache_seconds: int,
+) -> HttpResponse:
+    """A public page of windows whose tables the template caches per page, language and
+    generation: the database is read only when they are not in the cache."""
     generation = gate.snapshot().generation
-    number = _archive_page_number(request.GET.get("page"), generation)
-    # Lazy: read only when the page's tables are not in the cache.
-    page = SimpleLazyObject(lambda: _archive_paginator().page(number))
+    number = _page_number(template, paginator, request.GET.get("page"), generation, cache_seconds)
+    page = SimpleLazyObject(lambda: paginator().page(number))
     context = {
         "page": page,
         "windows": SimpleLazyObject(lambda: page.object_list),
         "number": number,
         "generation": generation,
-        "cache_seconds": ARCHIVE_CACHE_SECONDS,
+        "cache_seconds": cache_seconds,
     }
-    return render(request, "outages/archive.html", context)
+    return render(request, template, context)
 
 
-def _archive_paginator() -> Paginator:
-    return Paginator(selectors.past_windows(), ARCHIVE_PAGE_SIZE)
-
-
-def _archive_page_number(asked: str | None, generation: str) -> int:
+def _page_number(
+    template: str,
+    paginator: Callable[[], Paginator],
+    asked: str | None,
+    generation: str,
+    cache_seconds: int,
+) -> int:
     """The page `Paginator.get_page` would show: 1 for junk, the last one when out of range.
 
     Resolved against a cached page count, so any number asked maps to a cached page: varying
@@ -94,9 +112,9 @@ def _archive_page_number(asked: str | None, generation: str) -> int:
     """
     page_count: int = (
         cache.get_or_set(
-            f"outages_archive:page_count:{generation}",
-            lambda: _archive_paginator().num_pages,
-            ARCHIVE_CACHE_SECONDS,
+            f"outages_pages:{template}:{generation}",
+            lambda: paginator().num_pages,
+            cache_seconds,
         )
         or 1
     )

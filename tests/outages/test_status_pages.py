@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 
 from outages import gate, services
+from outages.views import STATUS_PAGE_SIZE
 from portal.formatting import EASTERN
 from tests.outages.factories import HOUR, InterruptionFactory, MaintenanceWindowFactory
 
@@ -134,7 +135,7 @@ def test_status_page_links_its_feeds(client):
     assert 'rel="alternate" type="application/atom+xml"' in text
 
 
-@pytest.mark.parametrize("window_count", [1, 10])
+@pytest.mark.parametrize("window_count", [1, 14])
 def test_status_page_query_count_does_not_grow_with_windows(
     client, django_assert_num_queries, window_count
 ):
@@ -146,15 +147,37 @@ def test_status_page_query_count_does_not_grow_with_windows(
         )
     cache.delete(gate.SNAPSHOT_KEY)
 
-    # Pinned, on a cold cache: the gate snapshot (2), then windows, interruptions, changes.
-    with django_assert_num_queries(5):
+    shown = min(window_count, STATUS_PAGE_SIZE)
+
+    # Pinned, on a cold cache: the gate snapshot (2), the page count (kept for the page number)
+    # and the paginator's own, then a page of windows, their interruptions and changes.
+    with django_assert_num_queries(7):
         response = client.get(reverse("outages:status"))
-    assert response.content.decode().count("Extended: now ends") == window_count
+    assert response.content.decode().count("Extended: now ends") == shown
 
     # Then the tables come from the cache until staff change a window.
     with django_assert_num_queries(0):
         again = client.get(reverse("outages:status"))
-    assert again.content.decode().count("Extended: now ends") == window_count
+    assert again.content.decode().count("Extended: now ends") == shown
+
+
+def test_the_status_page_pages_through_planned_windows_soonest_first(client):
+    now = timezone.now()
+    for days in range(STATUS_PAGE_SIZE + 3):
+        MaintenanceWindowFactory.create(
+            title_en=f"Planned {days:02}", starts_at=now + (days + 1) * DAY,
+            ends_at=now + (days + 1) * DAY + HOUR,
+        )  # fmt: skip
+
+    first = text_of(client.get(reverse("outages:status")))
+    later = text_of(client.get(reverse("outages:status"), {"page": "2"}))
+    beyond = text_of(client.get(reverse("outages:status"), {"page": "99"}))
+
+    assert "Planned 00" in first and f"Planned {STATUS_PAGE_SIZE - 1:02}" in first
+    assert f"Planned {STATUS_PAGE_SIZE:02}" not in first and "Later" in first
+    assert f"Planned {STATUS_PAGE_SIZE + 2:02}" in later and "Sooner" in later
+    assert f"Planned {STATUS_PAGE_SIZE - 1:02}" not in later  # (the banner shows the next week)
+    assert beyond == later  # out of range: the last page
 
 
 def test_status_tables_show_a_staff_change_at_once(client, django_capture_on_commit_callbacks):
