@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 PY := .venv/bin/python
 
-.PHONY: run test setup lint typecheck translations messages bench mutate
+.PHONY: run test setup lint typecheck translations messages bench soak mutate
 
 # Debian's own Python refuses a plain user install (PEP 668); uv is a standalone binary, so
 # allowing it there is harmless.
@@ -42,6 +42,11 @@ messages:
 
 bench: setup
 	$(PY) scripts/bench.py
+
+# The portal as in production under a mixed load for 10 minutes, then its figures and checks in
+# docs/soak.md (see there); fails on any 5xx, a lost or doubled message, or memory growth.
+soak: setup
+	$(PY) scripts/soak.py
 
 # Mutation testing of the security core (rights, the gate, the removal token): slow, so not part
 # of `make test`. Each mutant runs only the tests that reach its function; the results stay in
