@@ -12,6 +12,7 @@ from django.utils.translation import get_language
 CURRENCY = "CAD"
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+FRENCH, ENGLISH = "fr_CA", "en_CA"  # the Babel locales of the portal's two languages
 
 
 def rounded(amount: Decimal) -> Decimal:
@@ -30,11 +31,15 @@ def from_cents(cents: int) -> Decimal:
 
 def format_money(amount: Decimal, language: str | None = None) -> str:
     """`amount` as a reader of `language` (default: the active one) writes Canadian dollars."""
-    french = (language or get_language() or "en").startswith("fr")
-    return format_currency(rounded(amount), CURRENCY, locale="fr_CA" if french else "en_CA")
+    return format_currency(rounded(amount), CURRENCY, locale=_locale(language))
 
 
 def format_count(count: int, language: str | None = None) -> str:
     """A whole number with the reader's digit grouping: "1,000" / "1 000"."""
-    french = (language or get_language() or "en").startswith("fr")
-    return format_decimal(count, locale="fr_CA" if french else "en_CA")
+    return format_decimal(count, locale=_locale(language))
+
+
+def _locale(language: str | None) -> str:
+    """French for a French reader; English otherwise, and when no language is active."""
+    language = language or get_language()
+    return FRENCH if language and language.startswith("fr") else ENGLISH

@@ -235,8 +235,9 @@ def test_paying_an_invoice_pays_that_one_from_the_accounts_customer_and_tells_an
         f"cus_fake{older.account.pk}",
         card.gateway_id,
         11_300,
-        "page-1:1",
+        f"{older.number}:11300:1",  # the invoice, the amount and the try: not the page's key
     )
+    assert payment.idempotency_key == "page-1:1"
     [event] = AuditEvent.objects.filter(event=AuditEvent.Event.INVOICE_PAID)
     assert (event.actor, event.account, event.ip) == (validator, older.account, IP)
     assert event.details == {"invoice": older.number, "amount": "$113.00", "payment": payment.pk}
