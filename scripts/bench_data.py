@@ -95,7 +95,8 @@ def build(scale: float = 1.0) -> dict[str, float]:
                 # Literal "%" (modulo) doubled, as the driver formats the parameters in.
                 cursor.execute(sql.replace("%", "%%").replace("%%(", "%("), _parameters(size))
         with step(timings, "analyze"):
-            cursor.execute("VACUUM ANALYZE")  # statistics, and the visibility map index-only scans need
+            # Statistics, and the visibility map that index-only scans need.
+            cursor.execute("VACUUM ANALYZE")
     with step(timings, "requests to validate"):
         _pending_requests(size)
     return timings
