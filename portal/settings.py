@@ -148,6 +148,10 @@ _PG_OPTIONS = env.str("DJANGO_PG_OPTIONS", default="-c random_page_cost=1.1")
 for _database in DATABASES.values():
     if _PG_OPTIONS and _database["ENGINE"].endswith("postgresql"):
         _database.setdefault("OPTIONS", {})["options"] = _PG_OPTIONS
+    # PgBouncer in transaction mode cannot keep a cursor open across transactions.
+    _database["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DJANGO_DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
 DATABASE_ROUTERS = ["portal.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

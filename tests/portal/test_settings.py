@@ -41,6 +41,7 @@ print(json.dumps({
     "ENGINE": settings.DATABASES["default"]["ENGINE"],
     "DATABASE_NAME": str(settings.DATABASES["default"]["NAME"]),
     "DATABASE_OPTIONS": settings.DATABASES["default"].get("OPTIONS", {}),
+    "DISABLE_SERVER_SIDE_CURSORS": settings.DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"],
     "ALLOWED_HOSTS": settings.ALLOWED_HOSTS,
     "CELERY_TASK_ALWAYS_EAGER": settings.CELERY_TASK_ALWAYS_EAGER,
     "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
@@ -232,7 +233,11 @@ def test_database_and_redis_urls_switch_to_postgresql_and_a_real_worker():
     assert values["CELERY_TASK_ALWAYS_EAGER"] is False
     assert values["CELERY_BROKER_URL"] == "redis://cache.internal:6379/0"
     assert values["CACHE_BACKEND"] == "portal.cache.LocalFallbackCache"  # Redis by default
+    assert values["DISABLE_SERVER_SIDE_CURSORS"] is False
     behind_pgbouncer = _probe(
-        DATABASE_URL="postgres://portal:secret@db.internal:6432/portal", DJANGO_PG_OPTIONS=""
+        DATABASE_URL="postgres://portal:secret@db.internal:6432/portal",
+        DJANGO_PG_OPTIONS="",
+        DJANGO_DISABLE_SERVER_SIDE_CURSORS="1",
     )
     assert "options" not in behind_pgbouncer["DATABASE_OPTIONS"]
+    assert behind_pgbouncer["DISABLE_SERVER_SIDE_CURSORS"] is True
