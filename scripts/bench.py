@@ -39,14 +39,16 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts.production import (
+    POSTGRES,
     PROXY_HEADERS,
     ROOT,
     deployed,
     gunicorn_workers,
     production_environment,
+    set_up_driver,
 )
 
-PG = "postgres://postgres@127.0.0.1:5432"
+PG = POSTGRES
 BENCH_REDIS = "redis://127.0.0.1:6379/9"  # its own: the test suites use 10 to 15
 DOCS = ROOT / "docs"
 
@@ -82,15 +84,7 @@ def main() -> None:
         RETURNS_LINK_VIEWS_PER_IP="100000000",
         RETURNS_TRACKING_MAX_SKEW="3600",
     )
-    os.environ.update(environment)
-    _create_database(args.database)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)  # production's manifest
+    set_up_driver(environment, args.database)
     if args.queries_only:  # the small-scale counts, in a process of their own
         if not _built_at(args.scale):
             _build(args.scale)
@@ -119,17 +113,6 @@ def main() -> None:
 
 
 # --- setting up ----------------------------------------------------------------------------------
-
-
-def _create_database(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-        ).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def _built_at(scale: float) -> bool:

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+POSTGRES = "postgres://postgres@127.0.0.1:5432"
 VENV_BIN = ROOT / ".venv" / "bin"
 HOST = "127.0.0.1"
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
@@ -49,6 +50,24 @@ def production_environment(*, database_url: str, redis_url: str, **extra: str) -
         "PORTAL_BENCH_BASELINES": "1",
         **extra,
     }
+
+
+def set_up_driver(environment: dict[str, str], database: str) -> None:
+    """Make this process a Django process of the deployment: its database (created if missing),
+    migrated, and production's static files manifest collected."""
+    import psycopg
+
+    with psycopg.connect(f"{POSTGRES}/postgres", autocommit=True) as connection:
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database])
+        if not found.fetchone():
+            connection.execute(f'CREATE DATABASE "{database}"')
+    os.environ.update(environment)
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 def gunicorn_workers() -> int:

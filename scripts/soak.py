@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts.production import (
     HOST,
+    POSTGRES,
     PROXY_HEADERS,
     ROOT,
     Deployment,
@@ -52,9 +53,10 @@ from scripts.production import (
     gunicorn_workers,
     production_environment,
     resident_megabytes,
+    set_up_driver,
 )
 
-PG = "postgres://postgres@127.0.0.1:5432"
+PG = POSTGRES
 # Its own: the test suites use 10 to 15 (one pushes raw strings into db 11's "celery" list, which
 # stops a worker reading it), the benchmark 9.
 SOAK_REDIS = "redis://127.0.0.1:6379/8"
@@ -92,15 +94,7 @@ def main() -> int:
         RETURNS_LINK_RATE_PER_IP="100000000",
         RETURNS_LINK_VIEWS_PER_IP="100000000",
     )
-    os.environ.update(environment)
-    _create_database(args.database)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
+    set_up_driver(environment, args.database)
     print(f"building the data at scale {args.scale}", flush=True)
     from scripts import bench_data
 
@@ -126,17 +120,6 @@ def main() -> int:
 
 
 # --- setting up ----------------------------------------------------------------------------------
-
-
-def _create_database(name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-        ).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def _redis() -> Any:
