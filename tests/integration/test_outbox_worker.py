@@ -12,15 +12,12 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 from celery import Celery
-from celery.contrib.testing.worker import start_worker
-from celery.signals import task_postrun
 from django.conf import settings
 from django.core import mail
 from django.db import OperationalError, connection, transaction
@@ -38,6 +35,7 @@ from tests.accounts.link_factories import AccountLinkFactory
 from tests.conftest import postgres_in_use, redis_available, require_service
 from tests.factories import UserFactory
 from tests.integration.conftest import _dedicated_db, _forget_connections
+from tests.integration.fault_support import thread_worker
 from tests.integration.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -78,27 +76,6 @@ def real_broker(outbox_broker: str) -> Iterator[Celery]:
         app.conf.update(saved)
         _forget_connections(app)
         redis.Redis.from_url(outbox_broker).flushdb()
-
-
-@contextmanager
-def thread_worker(app: Celery) -> Iterator[None]:
-    """A worker in a thread of this process: it shares the locmem mail outbox."""
-
-    def close_connection(**kwargs: Any) -> None:
-        connection.close()  # the worker thread's own; left open, it would keep the test DB
-
-    task_postrun.connect(close_connection, weak=False)
-    skip_checks = os.environ.get("CELERY_SKIP_CHECKS")
-    os.environ["CELERY_SKIP_CHECKS"] = "1"  # Django's checks ran when the suite started
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            yield
-    finally:
-        task_postrun.disconnect(close_connection)
-        if skip_checks is None:
-            os.environ.pop("CELERY_SKIP_CHECKS", None)
-        else:
-            os.environ["CELERY_SKIP_CHECKS"] = skip_checks
 
 
 def test_with_the_broker_down_the_service_answers_and_the_sweeper_sends_later(
