@@ -449,6 +449,7 @@ def test_a_text_keeps_its_facts_and_is_written_in_the_recipients_language(
     [sent] = sms_outbox
     assert sent.body.startswith("Portail d\N{RIGHT SINGLE QUOTATION MARK}entreprise : ")
     assert sent.recipients == ["+16135550142"]
+    assert sent.originator == django_settings.DEFAULT_FROM_SMS  # the portal's own number
 
 
 class SilentSmsBackend(BaseSmsBackend):
