@@ -38,3 +38,18 @@ def console_messages(page: Any) -> Iterator[list[str]]:
     page.on("console", lambda message: messages.append(f"{message.type}: {message.text}"))
     page.on("pageerror", lambda error: messages.append(f"pageerror: {error}"))
     yield messages
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_the_logs() -> Iterator[None]:
+    """After each journey, no log line shows a card number or a known password.
+
+    The live server runs in this process, so every line its requests and their tasks write is
+    captured here, rendered as production renders it.
+    """
+    from tests.factories import DEFAULT_PASSWORD
+    from tests.log_scan import captured_logs
+
+    with captured_logs() as logs:
+        yield
+    assert logs.leaks(DEFAULT_PASSWORD) == []
