@@ -504,6 +504,22 @@ def test_an_email_goes_as_its_kind_finished_it(clock, settings):
     assert sent.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
+def test_a_kinds_finish_email_is_given_the_row_its_message_and_its_context(clock):
+    original = kind_for("allauth.message")
+    given: list[tuple[Any, ...]] = []
+    register_kind(dataclasses.replace(original, finish_email=lambda *args: given.append(args)))
+    try:
+        delivery = allauth_message("Welcome", "Hello.")
+        assert sending.send(delivery.pk) is True
+    finally:
+        register_kind(original)
+
+    [(finished_row, message, context)] = given
+    assert finished_row.pk == delivery.pk
+    assert (message.subject, message.to) == (mail.outbox[0].subject, mail.outbox[0].to)
+    assert isinstance(context, dict)
+
+
 @pytest.fixture
 def after_send_fails() -> Iterator[None]:
     """allauth's message kind, its after_send broken (its row's stamp fails)."""
