@@ -123,21 +123,20 @@ TEMPLATES = [
 ]
 FORM_RENDERER = "portal.forms.PortalFormRenderer"
 
+# Connections are reused, and checked before reuse, on the primary and the replica alike.
+_CONNECTIONS = {
+    "conn_max_age": env.int("DJANGO_CONN_MAX_AGE", default=60),
+    "conn_health_checks": True,
+}
 DATABASES = {
     "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=env.int("DJANGO_CONN_MAX_AGE", default=60),
-        conn_health_checks=True,
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", **_CONNECTIONS
     )
 }
 # A read replica for reports and exports (portal/replica.py): read only inside
 # `reading_from_replica()`; everything else, and every write, stays on "default".
 if env.str("DATABASE_REPLICA_URL", default=""):
-    DATABASES["replica"] = dj_database_url.parse(
-        env.str("DATABASE_REPLICA_URL"),
-        conn_max_age=env.int("DJANGO_CONN_MAX_AGE", default=60),
-        conn_health_checks=True,
-    )
+    DATABASES["replica"] = dj_database_url.parse(env.str("DATABASE_REPLICA_URL"), **_CONNECTIONS)
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 PORTAL_REPORTS_FROM_REPLICA = "replica" in DATABASES
 # PostgreSQL's default random_page_cost (4) is for spinning disks: with it, the planner scans the

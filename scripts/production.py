@@ -9,6 +9,7 @@ Requests must carry `X-Forwarded-Proto: https`, as a TLS-terminating proxy would
 redirects plain HTTP.
 """
 
+import contextlib
 import os
 import secrets
 import signal
@@ -203,10 +204,9 @@ def _family(pid: int) -> list[int]:
 
 
 def resident_megabytes(pid: int) -> float:
-    try:
+    """The process's resident memory; 0 once it has exited (its /proc entry is gone)."""
+    with contextlib.suppress(FileNotFoundError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
-    except FileNotFoundError:
-        pass
     return 0.0

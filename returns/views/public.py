@@ -108,20 +108,16 @@ def _ip_key(request: HttpRequest, scope: str) -> throttle.Key:
     return (scope, audit.ip_of(request) or "unknown")
 
 
-def _over_ip_limit(request: HttpRequest, scope: str) -> bool:
-    """Count this request against its address under `scope`; True once over the hourly limit."""
-    return throttle.hit_limit(
-        _ip_key(request, scope), limit=settings.RETURNS_LINK_RATE_PER_IP, window=RATE_WINDOW
-    )
+def _over_ip_limit(request: HttpRequest, scope: str, limit: int | None = None) -> bool:
+    """Count this request against its address under `scope`; True once over the hourly limit
+    (RETURNS_LINK_RATE_PER_IP unless another is given)."""
+    hourly = settings.RETURNS_LINK_RATE_PER_IP if limit is None else limit
+    return throttle.hit_limit(_ip_key(request, scope), limit=hourly, window=RATE_WINDOW)
 
 
 def _over_view_limit(request: HttpRequest) -> bool:
     """Count a showing of the form against its address, before the token is read."""
-    return throttle.hit_limit(
-        _ip_key(request, "returns_link_view_ip"),
-        limit=settings.RETURNS_LINK_VIEWS_PER_IP,
-        window=RATE_WINDOW,
-    )
+    return _over_ip_limit(request, "returns_link_view_ip", settings.RETURNS_LINK_VIEWS_PER_IP)
 
 
 def _over_post_limits(request: HttpRequest, token: str) -> bool:

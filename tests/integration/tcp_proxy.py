@@ -101,11 +101,10 @@ class TcpProxy:
 
 
 def _pump(source: socket.socket, target: socket.socket) -> None:
-    try:
+    # A cut (or either end closing) ends the copy with an OSError: then both sides are closed.
+    with contextlib.suppress(OSError):
         while data := source.recv(CHUNK):
             target.sendall(data)
-    except OSError:
-        pass
     _close(source)
     _close(target)
 

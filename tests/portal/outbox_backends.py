@@ -6,11 +6,15 @@ error) raises without delivering, ("after", error) delivers to the test outbox a
 is delivered normally.
 """
 
+import datetime
 from collections.abc import Sequence
 from typing import Any
 
 from django.core.mail.backends.locmem import EmailBackend as LocmemEmailBackend
 from sms.backends.locmem import SmsBackend as LocmemSmsBackend
+
+# The moment the outbox tests' clock stands still at (tests/portal/conftest.py: `clock`).
+NOW = datetime.datetime(2026, 3, 10, 15, 0, tzinfo=datetime.UTC)
 
 script: list[tuple[str, BaseException]] = []
 sms_script: list[tuple[str, BaseException]] = []

@@ -4,11 +4,9 @@ dedupe key, the recipient's language, and staff's one list with "Send again"."""
 
 import datetime
 import smtplib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import time_machine
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from anymail.exceptions import AnymailRecipientsRefused
 from django.core import mail
@@ -23,30 +21,11 @@ from portal.outbox import kind_for, queue_email, registered_kinds, sending
 from tests.accounts.factories import BusinessAccountFactory
 from tests.factories import UserFactory
 from tests.outages.factories import closing
-from tests.portal import outbox_backends
-from tests.portal.outbox_backends import WorkerKilled
+from tests.portal.outbox_backends import NOW, WorkerKilled
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_backends")]
 Status = Delivery.Status
-NOW = datetime.datetime(2026, 3, 10, 15, 0, tzinfo=datetime.UTC)
 MINUTE = datetime.timedelta(minutes=1)
-
-
-@pytest.fixture(autouse=True)
-def scripted_backends(settings: Any) -> Iterator[list[tuple[str, BaseException]]]:
-    settings.EMAIL_BACKEND = "tests.portal.outbox_backends.ScriptedEmailBackend"
-    settings.SMS_BACKEND = "tests.portal.outbox_backends.ScriptedSmsBackend"
-    outbox_backends.script.clear()
-    outbox_backends.sms_script.clear()
-    yield outbox_backends.script
-    outbox_backends.script.clear()
-    outbox_backends.sms_script.clear()
-
-
-@pytest.fixture
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

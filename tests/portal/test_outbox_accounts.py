@@ -4,12 +4,10 @@ the worker dies after the provider took the text; with the broker down at commit
 answers and the sweeper sends later; a request's e-mails follow its action's feature."""
 
 import datetime
-from collections.abc import Iterator
 from typing import Any
 
 import kombu.exceptions
 import pytest
-import time_machine
 from django.core import mail
 from django.core.cache import cache
 from django.utils import timezone
@@ -30,29 +28,10 @@ from tests.accounts.delegation_factories import (
 from tests.accounts.factories import BusinessAccountFactory
 from tests.accounts.link_factories import AccountLinkFactory
 from tests.outages.factories import closing
-from tests.portal import outbox_backends
 from tests.portal.outbox_backends import EchoingProviderError, WorkerKilled
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_backends")]
 Status = Delivery.Status
-NOW = datetime.datetime(2026, 3, 10, 15, 0, tzinfo=datetime.UTC)
-
-
-@pytest.fixture(autouse=True)
-def scripted_backends(settings: Any) -> Iterator[list[tuple[str, BaseException]]]:
-    settings.EMAIL_BACKEND = "tests.portal.outbox_backends.ScriptedEmailBackend"
-    settings.SMS_BACKEND = "tests.portal.outbox_backends.ScriptedSmsBackend"
-    outbox_backends.script.clear()
-    outbox_backends.sms_script.clear()
-    yield outbox_backends.sms_script
-    outbox_backends.script.clear()
-    outbox_backends.sms_script.clear()
-
-
-@pytest.fixture
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture
@@ -166,11 +145,11 @@ def test_the_password_texted_works_even_when_the_worker_dies_after_the_provider_
     account,
     clock,
     settings,
-    scripted_backends,
+    scripted_sms,
     django_capture_on_commit_callbacks,
     sms_outbox,
 ):
-    scripted_backends.append(("after", WorkerKilled()))
+    scripted_sms.append(("after", WorkerKilled()))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         link = add_user(admin, account)
     sms_row = Delivery.objects.get(channel="sms")
@@ -281,9 +260,9 @@ def test_a_request_email_waits_for_its_own_feature_only(
 
 
 def test_an_error_that_quotes_the_text_is_recorded_without_it(
-    admin, account, scripted_backends, django_capture_on_commit_callbacks, sms_outbox
+    admin, account, scripted_sms, django_capture_on_commit_callbacks, sms_outbox
 ):
-    scripted_backends.append(("before", EchoingProviderError()))
+    scripted_sms.append(("before", EchoingProviderError()))
     with django_capture_on_commit_callbacks(execute=True):
         add_user(admin, account)
 

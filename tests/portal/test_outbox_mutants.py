@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
-import time_machine
 from django.conf import settings as django_settings
 from django.core import mail
 from django.core.cache import cache
@@ -31,32 +30,13 @@ from returns import notifications
 from tests.accounts.factories import BusinessAccountFactory
 from tests.factories import UserFactory
 from tests.outages.factories import closing
-from tests.portal import outbox_backends
-from tests.portal.outbox_backends import EchoingProviderError, WorkerKilled
+from tests.portal.outbox_backends import NOW, EchoingProviderError, WorkerKilled
 from tests.returns.factories import EventFactory, RecipientFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_backends")]
 Status = Delivery.Status
-NOW = datetime.datetime(2026, 3, 10, 15, 0, tzinfo=datetime.UTC)
 MINUTE = datetime.timedelta(minutes=1)
 REMOVED = "accounts.user_removed"  # a real kind, of the delegated_users feature
-
-
-@pytest.fixture(autouse=True)
-def scripted_backends(settings: Any) -> Iterator[list[tuple[str, BaseException]]]:
-    settings.EMAIL_BACKEND = "tests.portal.outbox_backends.ScriptedEmailBackend"
-    settings.SMS_BACKEND = "tests.portal.outbox_backends.ScriptedSmsBackend"
-    outbox_backends.script.clear()
-    outbox_backends.sms_script.clear()
-    yield outbox_backends.script
-    outbox_backends.script.clear()
-    outbox_backends.sms_script.clear()
-
-
-@pytest.fixture
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture
