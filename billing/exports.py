@@ -1,16 +1,12 @@
 """An invoice or a statement as a PDF (WeasyPrint) and as CSV, in the reader's language."""
 
-from typing import Any
-
 from django.conf import settings
-from django.db.models import Count, Sum
-from django.db.models.functions import TruncDate
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
 from billing.models import Charge, Invoice, Statement
 from portal.exports import csv_response, pdf_response
-from portal.formatting import EASTERN, format_month
+from portal.formatting import format_month
 
 _TAXES = ("gst", "hst", "pst", "qst")
 
@@ -49,26 +45,9 @@ def _document_context(document: Invoice | Statement) -> dict[str, object]:
     return {
         "document": document,
         "account": document.account,
-        "lines": _daily_lines(document),
+        "charges": list(document.charges.order_by("charged_at", "pk")),
         "billing_phone": settings.PORTAL_CREDIT_MANAGEMENT_PHONE,
     }
-
-
-def _daily_lines(document: Invoice | Statement) -> list[Any]:
-    """The document's charges summed per Eastern day and description, in the database: the PDF
-    stays a few pages however many labels were charged (the benchmark's 1,000-charge invoice
-    took 7 s to draw line by line); each charge is in the CSV."""
-    return list(
-        document.charges.annotate(day=TruncDate("charged_at", tzinfo=EASTERN))
-        .values("day", "description")
-        .annotate(
-            charges=Count("pk"),
-            amount=Sum("amount"),
-            total=Sum("total"),
-            **{tax: Sum(tax) for tax in _TAXES},
-        )
-        .order_by("day", "description")
-    )
 
 
 def invoice_pdf(invoice: Invoice) -> HttpResponse:

@@ -328,14 +328,15 @@ FROM accounts_businessaccount AS a, generate_series(1, 13) AS m,
 WHERE a.kind = 'SMALL_BUSINESS'
 """
 
-# 10% of the charges on the large account's invoices, 70% on other commercial invoices, 20% on
+# Described as returns describes a label's charge (its number in the description). 10% of the
+# charges on the large account's invoices, 70% on other commercial invoices, 20% on
 # small-business statements (paid by card as they happen).
 CHARGES = """
 INSERT INTO billing_charge
     (amount, gst, hst, pst, qst, total, description, source_reference, quantity, province,
      status, gateway_payment_id, attempts, charged_at, account_id, invoice_id, statement_id,
      payment_method_id)
-SELECT 10.00, 0, 1.30, 0, 0, 11.30, 'Return label', 'bench:' || i, 1, 'ON',
+SELECT 10.00, 0, 1.30, 0, 0, 11.30, 'Return label B' || i, 'bench:' || i, 1, 'ON',
        CASE WHEN inv.id IS NULL THEN 'PAID' ELSE 'INVOICED' END, '', 1,
        coalesce(inv.period_start, st.period_start) + (i % 27) * interval '1 day'
            + interval '12 hours',

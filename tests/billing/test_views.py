@@ -668,28 +668,6 @@ def test_the_invoice_pdf_reads_back_with_its_number_lines_and_total(client, book
     assert "$142.03" in text
 
 
-def test_the_pdf_sums_each_days_charges_on_one_line_and_the_csv_keeps_each(client, books):
-    signed_in(client, member(books, Right.CONSULT))
-    invoice = InvoiceFactory.create(account=books.commercial, status=Invoice.Status.OPEN)
-    evening = datetime.datetime(2026, 10, 5, 22, 30, tzinfo=datetime.UTC)  # 6:30 p.m. in Ottawa
-    ChargeFactory.create_batch(
-        40, account=books.commercial, invoice=invoice, status=Charge.Status.INVOICED,
-        charged_at=evening, description="Return label",
-    )  # fmt: skip
-    ChargeFactory.create(
-        account=books.commercial, invoice=invoice, status=Charge.Status.INVOICED,
-        charged_at=evening + datetime.timedelta(hours=2), description="Return label",
-    )  # fmt: skip  # 00:30 UTC on the 6th, still the 5th in Ottawa
-
-    text = pdf_text(client.get(url("invoice_pdf", books.commercial, invoice.pk)))
-    rows = csv_rows(client.get(url("invoice_csv", books.commercial, invoice.pk)))
-
-    assert "2026-10-05 Return label 41 $410.00 HST $53.30 $463.30" in text
-    assert "2026-10-06" not in text
-    assert "test:" not in text  # references are the CSV's
-    assert len(rows) == 1 + 41
-
-
 def test_the_invoice_pdf_writes_money_the_french_way_in_french(client, books):
     signed_in(client, member(books, Right.CONSULT))
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
