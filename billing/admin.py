@@ -261,6 +261,7 @@ class PaymentMethodAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 CHARGE_FIELDS = (
     "account",
+    "kind",
     "description",
     "source_reference",
     "quantity",
@@ -293,7 +294,7 @@ class ChargeAdmin(ReadOnlyAdmin):
         "status",
         "invoice",
     ]
-    list_filter = ["status", "province", "charged_at"]
+    list_filter = ["status", "kind", "province", "charged_at"]
     search_fields = [*ACCOUNT_SEARCH, "source_reference", "description", "gateway_payment_id"]
     list_select_related = ["account", "invoice"]
     date_hierarchy = "charged_at"

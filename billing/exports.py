@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
+from billing import selectors
 from billing.models import Charge, Invoice, Statement
 from portal.exports import csv_response, pdf_response
 from portal.formatting import format_month
@@ -41,11 +42,21 @@ def _header() -> list[str]:
     ]
 
 
+# Past this many charges a PDF lists them by kind only (one line per kind, summed in the
+# database) and points to the CSV for the detail: laying out a thousand rows takes WeasyPrint
+# seconds and a reader pages of paper.
+PDF_DETAIL_LIMIT = 50
+
+
 def _document_context(document: Invoice | Statement) -> dict[str, object]:
+    charges = document.charges.order_by("charged_at", "pk")
+    count = charges.count()
     return {
         "document": document,
         "account": document.account,
-        "charges": list(document.charges.order_by("charged_at", "pk")),
+        "summary": selectors.charges_by_kind(document.charges.all()),
+        "charge_count": count,
+        "charges": list(charges) if count <= PDF_DETAIL_LIMIT else None,
         "billing_phone": settings.PORTAL_CREDIT_MANAGEMENT_PHONE,
     }
 

@@ -181,11 +181,24 @@ class Charge(Taxed):
         SUPPLIER = "SUPPLIER", _("Billed to the supplier account")
         REFUNDED = "REFUNDED", _("Refunded")
 
+    class Kind(models.TextChoices):
+        """What is paid for: documents sum their charges by kind and unit price."""
+
+        RETURN_LABEL = "RETURN_LABEL", _("Return labels")
+        SERVICE = "SERVICE", _("Other services")
+
     account = models.ForeignKey(
         BusinessAccount,
         on_delete=models.PROTECT,
         related_name="charges",
         verbose_name=_("business account"),
+    )
+    kind = models.CharField(
+        _("kind"),
+        max_length=20,
+        choices=Kind.choices,
+        default=Kind.SERVICE,
+        db_default=Kind.SERVICE,
     )
     description = models.CharField(_("description"), max_length=200)
     source_reference = models.CharField(_("source"), max_length=100)

@@ -4,6 +4,7 @@ view; totals are sums in the database."""
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet, Sum
@@ -115,12 +116,31 @@ def aging(account: BusinessAccount, today: datetime.date) -> dict[str, Decimal]:
     return {name: Decimal(value) for name, value in sums.items()}
 
 
+TAXED_FIELDS = ("amount", "gst", "hst", "pst", "qst", "total")
+
+
 def taxed_sums(charges: "QuerySet[Charge]") -> dict[str, Decimal]:
     """The amount, each tax and the total of `charges`, summed in the database, to the cent
     (SQLite's sums come back with extra places)."""
-    fields = ("amount", "total", "gst", "hst", "pst", "qst")
-    sums = charges.aggregate(**{name: Coalesce(Sum(name), ZERO) for name in fields})
+    sums = charges.aggregate(**{name: Coalesce(Sum(name), ZERO) for name in TAXED_FIELDS})
     return {name: rounded(Decimal(value)) for name, value in sums.items()}
+
+
+def charges_by_kind(charges: "QuerySet[Charge]") -> list[dict[str, object]]:
+    """One line per kind of charge (its label, shipments, amount, each tax, total), summed in
+    the database: a document's summary stays one short table however many labels it holds."""
+    labels = dict(Charge.Kind.choices)
+    sums: dict[str, Any] = {name: Sum(name) for name in TAXED_FIELDS}
+    by_kind: Any = charges.order_by("kind").values("kind")  # the sums' names are dynamic
+    rows = by_kind.annotate(shipments=Sum("quantity"), **sums)
+    return [
+        {
+            **{name: rounded(Decimal(row[name])) for name in TAXED_FIELDS},
+            "label": labels.get(row["kind"], row["kind"]),
+            "shipments": row["shipments"],
+        }
+        for row in rows
+    ]
 
 
 def days_past_due(invoice: Invoice, today: datetime.date) -> int:

@@ -333,10 +333,10 @@ WHERE a.kind = 'SMALL_BUSINESS'
 # small-business statements (paid by card as they happen).
 CHARGES = """
 INSERT INTO billing_charge
-    (amount, gst, hst, pst, qst, total, description, source_reference, quantity, province,
+    (amount, gst, hst, pst, qst, total, kind, description, source_reference, quantity, province,
      status, gateway_payment_id, attempts, charged_at, account_id, invoice_id, statement_id,
      payment_method_id)
-SELECT 10.00, 0, 1.30, 0, 0, 11.30, 'Return label B' || i, 'bench:' || i, 1, 'ON',
+SELECT 10.00, 0, 1.30, 0, 0, 11.30, 'RETURN_LABEL', 'Return label B' || i, 'label:B' || i, 1, 'ON',
        CASE WHEN inv.id IS NULL THEN 'PAID' ELSE 'INVOICED' END, '', 1,
        coalesce(inv.period_start, st.period_start) + (i % 27) * interval '1 day'
            + interval '12 hours',

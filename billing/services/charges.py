@@ -26,6 +26,7 @@ def charge_for(
     description: str,
     amount: Decimal,
     source: str,
+    kind: str = Charge.Kind.SERVICE,
     quantity: int = 1,
     method_id: int | None = None,
     at: datetime.datetime | None = None,
@@ -52,6 +53,7 @@ def charge_for(
         if existing is not None:
             return existing
         charge = _priced(account, description, amount, source, quantity, at)
+        charge.kind = kind
         if selectors.bills_to_account(account, profile):
             charge.status = Charge.Status.AWAITING_INVOICE
         else:

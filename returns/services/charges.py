@@ -20,6 +20,7 @@ from billing.exceptions import (
     PaymentMethodNotFound,
     PaymentServiceUnavailable,
 )
+from billing.models import Charge
 from outages.gate import FeatureClosed
 from returns.models import ReturnLabel, ReturnPolicy
 from returns.pricing import label_price
@@ -46,6 +47,7 @@ def charge_label(label: ReturnLabel) -> bool:
             description=description,
             amount=label_price(label.service),
             source=f"label:{label.tracking_number}",
+            kind=Charge.Kind.RETURN_LABEL,
             method_id=policy.payment_method_id,
             at=label.accepted_at,
         )

@@ -30,7 +30,7 @@ from pypdf import PdfReader
 
 from accounts.models import BusinessAccount, Grant, User, ValidationRequest
 from accounts.rights import Right
-from billing import actions, services
+from billing import actions, exports, services
 from billing.models import Charge, Invoice, Payment, PaymentMethod, Statement
 from outages.features import Feature
 from outages.models import Interruption
@@ -689,6 +689,53 @@ def test_the_statement_pdf_reads_back_with_its_total(client, books):
     assert books.small.customer_number in response["Content-Disposition"]
     assert books.small.legal_name in text
     assert "$22.60" in text
+
+
+def test_a_pdf_with_many_charges_sums_them_by_kind_and_points_to_the_csv(client, books):
+    """Past the detail limit the PDF is a short summary (seconds of layout saved per thousand
+    labels); every charge stays one line of the CSV."""
+    many = exports.PDF_DETAIL_LIMIT + 1
+    ChargeFactory.create_batch(
+        many, account=books.commercial, invoice=books.invoice, kind=Charge.Kind.RETURN_LABEL
+    )
+    ChargeFactory.create(
+        account=books.commercial,
+        invoice=books.invoice,
+        kind=Charge.Kind.SERVICE,
+        amount=Decimal("5.00"),
+        hst=Decimal("0.65"),
+        total=Decimal("5.65"),
+    )
+    signed_in(client, member(books, Right.CONSULT))
+
+    text = pdf_text(client.get(url("invoice_pdf", books.commercial, books.invoice.pk)))
+
+    # 51 labels at $10.00 + $1.30 HST; the services: the fixture's 84 shipments and this one
+    total = many + 2
+    assert f"Return labels {many} $510.00 HST $66.30 $576.30" in text
+    assert "Other services 85 $1,097.53 HST $142.68 $1,240.21" in text
+    assert f"The detail of these {total} charges, one per line, is in the CSV file" in text
+    assert "test:" not in text  # no line per charge
+    rows = csv_rows(client.get(url("invoice_csv", books.commercial, books.invoice.pk)))
+    assert len(rows) == 1 + total
+
+
+def test_a_pdf_with_few_charges_lists_each_one_under_its_summary(client, books):
+    ChargeFactory.create(
+        account=books.commercial,
+        invoice=books.invoice,
+        kind=Charge.Kind.RETURN_LABEL,
+        source_reference="label:CA123456785CA",
+    )
+    signed_in(client, member(books, Right.CONSULT))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+
+    text = pdf_text(client.get(url("invoice_pdf", books.commercial, books.invoice.pk)))
+
+    assert "Résumé par type" in text
+    assert "Étiquettes de retour 1 10,00 $" in text
+    assert "label:CA123456785CA" in text
+    assert "CSV" not in text
 
 
 def csv_rows(response: HttpResponse) -> list[list[str]]:

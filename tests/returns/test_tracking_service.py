@@ -207,6 +207,7 @@ def test_the_first_drop_off_charges_the_card_once_and_later_events_do_not(gatewa
     assert len(gateway.charges) == 1
     charge = Charge.objects.get()
     assert charge.source_reference == f"label:{label.tracking_number}"
+    assert charge.kind == Charge.Kind.RETURN_LABEL  # summed as such on the invoice's PDF
     assert charge.status == Charge.Status.PAID
 
 
