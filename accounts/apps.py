@@ -31,3 +31,7 @@ class AccountsConfig(AppConfig):
         from accounts import sections
 
         sections.register()
+        # Writes to an account's rows renew the generation its cached fragments are keyed on.
+        from accounts import caching
+
+        caching.register()

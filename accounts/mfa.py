@@ -7,6 +7,7 @@ afterwards. allauth asks this adapter (settings.MFA_ADAPTER) before deactivating
 
 from typing import Any
 
+from accounts import caching
 from accounts.models import AccountLink
 from portal.mfa_adapter import PortalMFAAdapter
 
@@ -19,6 +20,7 @@ class AccountMFAAdapter(PortalMFAAdapter):
             return
         if self.requires_second_factor(user):
             type(user).objects.filter(pk=user.pk).update(must_enrol_second_factor=True)
+            caching.user_changed(user.pk)
             user.must_enrol_second_factor = True
 
     def requires_second_factor(self, user: Any) -> bool:

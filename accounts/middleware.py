@@ -24,6 +24,7 @@ from django.shortcuts import redirect
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.translation import gettext_lazy as _
 
+from accounts import caching
 from portal.open_urls import ALWAYS_OPEN_URL_NAMES
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class FirstSignInMiddleware(MiddlewareMixin):
                 # Enrolled: lower the flag once, so later requests cost no query.
                 # request.user is a lazy proxy: type() of it is not the user model.
                 get_user_model().objects.filter(pk=user.pk).update(must_enrol_second_factor=False)
+                caching.user_changed(user.pk)
                 user.must_enrol_second_factor = False  # type: ignore[attr-defined]
                 return None
             return _step(request, name, SECOND_FACTOR_STEP, "mfa_activate_totp", MFA_NOTE)

@@ -15,3 +15,7 @@ class BillingConfig(AppConfig):
         messages.register()
         sections.register()
         demo.register()  # seed_demo's billing history
+        # Writes to an account's rows renew the generation its cached fragments are keyed on.
+        from billing import caching
+
+        caching.register()

@@ -368,6 +368,15 @@ def _merged_end(
     return until
 
 
+def state_token(at: datetime.datetime | None = None) -> str:
+    """What cached page fragments must vary on: the windows' generation and which of their
+    interruptions are under way now (a window starting or ending changes the buttons)."""
+    moment = at or timezone.now()
+    current = snapshot()
+    active = ",".join(str(span.pk) for span in current.spans if span.covers(moment))
+    return f"{current.generation}:{active}"
+
+
 def is_open(
     feature: Feature | str, *, write: bool = True, at: datetime.datetime | None = None
 ) -> bool:

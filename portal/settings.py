@@ -516,5 +516,10 @@ PORTAL_OUTBOX_SENDING_TIMEOUT = env.int("PORTAL_OUTBOX_SENDING_TIMEOUT", default
 PORTAL_OUTBOX_REQUEUE_AFTER = env.int("PORTAL_OUTBOX_REQUEUE_AFTER", default=2 * 60)
 # The gate the outbox asks about a kind's feature (portal imports no app; this names it).
 PORTAL_OUTBOX_GATE = "outages.gate.closure_for"
+# Heavy parts of pages served from the cache until their account's rows change (portal.fragments);
+# off renders every page in full (tests that count a page's worst-case queries turn it off).
+PORTAL_FRAGMENT_CACHE = env.bool("PORTAL_FRAGMENT_CACHE", default=True)
+# What cached page fragments vary on besides the data (portal.fragments): the maintenance state.
+PORTAL_FRAGMENT_STATE = "outages.gate.state_token"
 # Provider errors that no retry can cure (e.g. an SMS provider's "number refused"), dotted paths.
 PORTAL_OUTBOX_PERMANENT_ERRORS: list[str] = env.list("PORTAL_OUTBOX_PERMANENT_ERRORS", default=[])

@@ -17,3 +17,7 @@ class ReturnsConfig(AppConfig):
         sections.register()
         listeners.register()
         demo.register()
+        # Writes to an account's rows renew the generation its cached fragments are keyed on.
+        from returns import caching
+
+        caching.register()

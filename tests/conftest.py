@@ -141,6 +141,12 @@ def sms_outbox() -> Iterator[list[Any]]:
 
 
 @pytest.fixture
+def full_render(settings: Any) -> None:
+    """Pages rendered in full, never from the fragment cache: what a query count must bound."""
+    settings.PORTAL_FRAGMENT_CACHE = False
+
+
+@pytest.fixture
 def password() -> str:
     return DEFAULT_PASSWORD
 

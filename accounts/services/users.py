@@ -47,6 +47,7 @@ from accounts.services.guards import keep_an_administrator, lock_account
 from accounts.services.messages import queue_email, queue_temporary_password
 from outages.features import Feature
 from outages.gate import ensure_open
+from portal.fragments import account_scope, changed, user_scope
 
 Event = AuditEvent.Event
 
@@ -249,6 +250,7 @@ def _write_grants(link: AccountLink, chosen: RightSet) -> None:
         Grant(link=link, contract_id=target, level=level)
         for target, level in chosen.normalised().levels.items()
     )
+    changed(account_scope(link.account_id), user_scope(link.user_id))  # bulk: no signal
 
 
 # --- changing and removing ---------------------------------------------------------------------

@@ -23,6 +23,7 @@ from billing.periods import last_valid_day
 from billing.services.messages import tell_billing_contacts
 from outages.features import Feature
 from outages.gate import ensure_open
+from portal.fragments import account_scope, changed
 
 Event = AuditEvent.Event
 
@@ -119,6 +120,7 @@ def set_default_method(
             raise PaymentMethodNotFound()
         if not chosen.is_default:
             PaymentMethod.objects.filter(account=account, is_default=True).update(is_default=False)
+            changed(account_scope(account.pk))
             chosen.is_default = True
             chosen.save(update_fields=["is_default"])
             audit.record(
@@ -258,6 +260,7 @@ def _warn(card: PaymentMethod, today: datetime.date, last_day: datetime.date) ->
         updated = PaymentMethod.objects.filter(pk=card.pk, expiry_warned_on__isnull=True).update(
             expiry_warned_on=today
         )
+        changed(account_scope(card.account_id))
         if updated:
             tell_billing_contacts(
                 kind=Kind.CARD_EXPIRING,

@@ -23,6 +23,7 @@ from billing.services.cards import gateway_customer, require
 from billing.services.messages import tell_billing_contacts
 from outages.features import Feature
 from outages.gate import ensure_open
+from portal.fragments import account_scope, changed
 
 Event = AuditEvent.Event
 DEFAULT_TERMS = 30  # for charges left waiting when an account stopped being billed to account
@@ -115,6 +116,7 @@ def mark_overdue(*, today: datetime.date) -> int:
                 status=Invoice.Status.OVERDUE, overdue_notified_on=today
             ):
                 continue
+            changed(account_scope(invoice.account_id))
             tell_billing_contacts(
                 kind=Kind.INVOICE_OVERDUE,
                 account=invoice.account,

@@ -13,6 +13,7 @@ from billing.hooks import Reason, payment_method_unusable
 from billing.messages import Kind
 from billing.models import BillingProfile, Invoice, UpgradeReview
 from billing.services.messages import tell_contacts
+from portal.fragments import account_scope, changed
 
 Event = AuditEvent.Event
 OPEN_REVIEW = [UpgradeReview.Status.OPEN, UpgradeReview.Status.CONTACTED]
@@ -106,6 +107,7 @@ def _to_commercial(
     UpgradeReview.objects.filter(account=account, status__in=OPEN_REVIEW).update(
         status=UpgradeReview.Status.CONVERTED
     )
+    changed(account_scope(account.pk))
 
 
 def _to_small_business(account: BusinessAccount, profile: BillingProfile) -> None:
@@ -114,6 +116,7 @@ def _to_small_business(account: BusinessAccount, profile: BillingProfile) -> Non
     Contract.objects.filter(account=account, status=Contract.Status.ACTIVE).update(
         status=Contract.Status.EXPIRED, ends_on=timezone.localdate()
     )
+    changed(account_scope(account.pk))
     payment_method_unusable.send(
         sender=Invoice, account=account, method=None, reason=Reason.AGREEMENT_ENDED
     )

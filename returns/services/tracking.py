@@ -38,6 +38,7 @@ from django.utils import timezone
 from outages import gate
 from outages.features import Feature
 from portal.formatting import to_eastern
+from portal.fragments import account_scope, changed
 from returns import notifications
 from returns.models import DailyReturns, ReturnLabel, TrackingEvent
 from returns.services.charges import charge_label
@@ -158,6 +159,7 @@ def record_tracking_events(events: Iterable[Any]) -> list[Result]:
         )
     # A twin delivery that stored the same event meanwhile: the constraint keeps one row.
     TrackingEvent.objects.bulk_create(new, ignore_conflicts=True)
+    changed(*(account_scope(event.account_id) for event in new))  # bulk: no signal
     return [result or STORED for result in results]
 
 

@@ -14,6 +14,7 @@ from tests.accounts.conftest import CUSTOMER_NUMBER, POSTAL_CODE
 from tests.accounts.factories import BusinessAccountFactory, ContactFactory, ContractFactory
 from tests.accounts.link_factories import AccountLinkFactory
 from tests.factories import UserFactory
+from tests.callbacks import other_than_fragments
 
 pytestmark = pytest.mark.django_db
 IP = "203.0.113.7"
@@ -264,7 +265,7 @@ def test_notices_start_pending_and_are_sent_after_commit(
 
     assert set(made.notices.values_list("sent_at", flat=True)) == {None}
     assert mailoutbox == []  # nothing leaves before the transaction commits
-    assert len(callbacks) == 2
+    assert len(other_than_fragments(callbacks)) == 2
 
     for callback in callbacks:
         callback()

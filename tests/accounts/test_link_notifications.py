@@ -18,6 +18,7 @@ from tests.accounts.conftest import CUSTOMER_NUMBER, POSTAL_CODE
 from tests.accounts.factories import BusinessAccountFactory, ContactFactory
 from tests.accounts.link_factories import AccountLinkFactory, LinkNoticeFactory
 from tests.factories import UserFactory
+from tests.callbacks import other_than_fragments
 
 pytestmark = pytest.mark.django_db
 IP = "203.0.113.7"
@@ -184,7 +185,7 @@ def test_the_notices_are_queued_in_the_linking_transaction_and_sent_after_commit
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         link = services.link_account(user=user, ip=IP, **linkable.proofs)
 
-    assert mailoutbox == [] and len(callbacks) == 2
+    assert mailoutbox == [] and len(other_than_fragments(callbacks)) == 2
     assert {row.status for row in deliveries()} == {Status.PENDING}
     assert set(link.notices.values_list("sent_at", flat=True)) == {None}  # no link works yet
 

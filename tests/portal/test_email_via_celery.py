@@ -19,6 +19,7 @@ from portal import tasks
 from portal.models import Delivery
 from portal.outbox import kind_for
 from tests.factories import UserFactory
+from tests.callbacks import other_than_fragments
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +61,7 @@ def test_signup_queues_the_confirmation_and_sends_it_after_commit(
     assert response.status_code == 302
     assert response["Location"] == reverse("account_email_verification_sent")
     assert mailoutbox == []
-    assert len(callbacks) == 1
+    assert len(other_than_fragments(callbacks)) == 1
     [row] = allauth_rows()
     user = get_user_model().objects.get(email="new.owner@business.example")
     assert (row.status, row.address, row.user, row.language) == (
@@ -72,7 +73,7 @@ def test_signup_queues_the_confirmation_and_sends_it_after_commit(
     assert row.facts["subject"] == "[Business Portal] Confirm your e-mail address"
     assert row.dedupe_key.startswith("allauth.message:")
 
-    callbacks[0]()
+    other_than_fragments(callbacks)[0]()
 
     [message] = mailoutbox
     assert message.to == ["new.owner@business.example"]
@@ -89,7 +90,7 @@ def test_the_sent_message_is_the_one_rendered_in_the_request_and_then_forgotten(
         _sign_up(client)
     rendered = dict(allauth_rows().get().facts)
 
-    callbacks[0]()
+    other_than_fragments(callbacks)[0]()
 
     [message] = mailoutbox
     assert message.from_email == "Business Portal <no-reply@portal.example>"

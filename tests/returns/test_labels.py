@@ -29,6 +29,7 @@ from returns.services.labels import COUNTER_CODE_ALPHABET, LabelRequest, issue_l
 from returns.tracking_numbers import is_valid
 from tests.outages.factories import closing
 from tests.returns.factories import LabelFactory, PolicyFactory, tracking_number
+from tests.callbacks import other_than_fragments
 
 pytestmark = pytest.mark.django_db
 EASTERN_NOON = datetime.datetime(2026, 10, 15, 16, 0, tzinfo=datetime.UTC)
@@ -227,7 +228,7 @@ def test_the_customers_email_is_queued_once_per_label_in_their_language(
     )
     assert delivery.facts == {"label": label.pk}
     assert delivery.account_id == policy.account_id
-    assert len(callbacks) == 1
+    assert len(other_than_fragments(callbacks)) == 1
     assert label.customer_language == "fr"
 
 
