@@ -17,13 +17,13 @@ acting on the account itself passes `whole=True` (get_administered_account_or_40
 Other apps narrow their own objects with `scope`, never with a hand-written filter on grants.
 
 Every function costs a constant number of queries (most one), however many accounts, links or
-grants there are. Pages that ask many times use `for_request(request)`: the user's rights read
-once per request into a `RightsSummary`, answered in memory afterwards.
+grants there are. Pages that ask many times use `for_request(request)`: the user's rights on an
+account read once per request (on first question), answered in memory afterwards.
 """
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
@@ -327,6 +327,9 @@ class RightsSummary:
     def is_administrator(self, account: "BusinessAccount | int") -> bool:
         return self.of(account).administrator
 
+    def preload(self, accounts: Iterable["BusinessAccount | int"]) -> None:
+        """Nothing to read: this summary holds every account already."""
+
 
 def summary_for(user: Any) -> RightsSummary:
     """The user's rights on every account they act for: one query however many."""
@@ -381,14 +384,40 @@ def summary_for_accounts(user: Any, accounts: Iterable["BusinessAccount"]) -> Ri
     return RightsSummary(accounts=_summarise(links.values_list(*_SUMMARY_COLUMNS)))
 
 
+@dataclass(frozen=True)
+class RequestRights(RightsSummary):
+    """for_request's summary: each account's rights read when first asked (one query), then
+    answered in memory; a page about one account never reads the user's hundred others."""
+
+    user: Any = None
+
+    def of(self, account: "BusinessAccount | int") -> AccountRights:
+        account_id = account if isinstance(account, int) else account.pk
+        if account_id not in self.accounts:
+            self.preload([account_id])
+        return super().of(account_id)
+
+    def preload(self, accounts: Iterable["BusinessAccount | int"]) -> None:
+        """Read the rights on every one of `accounts` in one query (a page listing them)."""
+        wanted = {account if isinstance(account, int) else account.pk for account in accounts}
+        links = AccountLink.objects.filter(
+            user=self.user, status=AccountLink.Status.ACTIVE, account_id__in=wanted
+        )
+        found = _summarise(links.values_list(*_SUMMARY_COLUMNS))
+        held = cast(dict[int, AccountRights], self.accounts)
+        held.update({pk: found.get(pk) or AccountRights(account_id=pk) for pk in wanted})
+
+
 _REQUEST_ATTRIBUTE = "_portal_rights_summary"
 
 
 def for_request(request: HttpRequest) -> RightsSummary:
-    """The signed-in user's summary, read at most once per request (templates ask this)."""
+    """The signed-in user's rights for this request (templates ask this): each account's read
+    at most once per request."""
     summary = getattr(request, _REQUEST_ATTRIBUTE, None)
     if summary is None:
-        summary = summary_for(getattr(request, "user", None))
+        user = getattr(request, "user", None)
+        summary = RequestRights(accounts={}, user=user) if _signed_in(user) else RightsSummary()
         setattr(request, _REQUEST_ATTRIBUTE, summary)
     return summary
 

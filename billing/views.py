@@ -30,6 +30,7 @@ from billing.hooks import dependents_of
 from billing.models import Invoice, PaymentMethod, Statement
 from outages.decorators import feature_required
 from outages.features import Feature
+from portal import fragments
 from portal.exceptions import PortalError
 from portal.second_factor import second_factor_confirmed
 
@@ -53,33 +54,35 @@ def _held(request: Any, account: BusinessAccount) -> Any:
 @require_GET
 def overview(request: Any, account_id: int) -> HttpResponse:
     account = _account(request, account_id)
-    profile = selectors.profile_of(account)
     today = timezone.localdate()
     small = account.kind == BusinessAccount.Kind.SMALL_BUSINESS
+    profile = fragments.lazy(lambda: selectors.profile_of(account))
+    lazy = fragments.lazy
     context = {
         "account": account,
+        "fragment_key": fragments.for_account(request, account.pk, today),
         "profile": profile,
         "small_business": small,
-        "bill_to_account": selectors.bills_to_account(account, profile),
-        "default_method": selectors.default_method(account),
-        "methods_count": selectors.usable_methods(account).count(),
+        "bill_to_account": lazy(lambda: selectors.bills_to_account(account, profile)),
+        "default_method": lazy(lambda: selectors.default_method(account)),
+        "methods_count": lazy(lambda: selectors.usable_methods(account).count()),
         "billing_phone": settings.PORTAL_CREDIT_MANAGEMENT_PHONE,
         "held": _held(request, account),
         # Beyond the help page: what a card about to expire would stop (billing.hooks).
-        "expiring": [
-            (card, dependents_of(card))
-            for card in selectors.cards_expiring(
-                account, today, settings.BILLING_EXPIRY_WARNING_DAYS
-            )
-        ],
+        "expiring": lazy(lambda: _expiring(account, today)),
     }
     if small:
-        context["readiness"] = selectors.credit_readiness(account, today)
-        context["statements"] = selectors.statements_for(request.user, account)[:3]
+        context["readiness"] = lazy(lambda: selectors.credit_readiness(account, today))
+        context["statements"] = lazy(lambda: selectors.statements_for(request.user, account)[:3])
     else:
-        context["aging"] = selectors.aging(account, today)
-        context["invoices"] = selectors.invoices_for(request.user, account)[:3]
+        context["aging"] = lazy(lambda: selectors.aging(account, today))
+        context["invoices"] = lazy(lambda: selectors.invoices_for(request.user, account)[:3])
     return render(request, "billing/overview.html", context)
+
+
+def _expiring(account: BusinessAccount, today: Any) -> list[tuple[PaymentMethod, list[str]]]:
+    cards = selectors.cards_expiring(account, today, settings.BILLING_EXPIRY_WARNING_DAYS)
+    return [(card, dependents_of(card)) for card in cards]
 
 
 # --- payment methods -----------------------------------------------------------------------------
@@ -205,13 +208,16 @@ def remove_method(request: Any, account_id: int, method_id: int) -> HttpResponse
 def invoices(request: Any, account_id: int) -> HttpResponse:
     account = _account(request, account_id)
     today = timezone.localdate()
-    page = Paginator(selectors.invoices_for(request.user, account), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    page = fragments.lazy(
+        lambda: Paginator(selectors.invoices_for(request.user, account), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
     )
     context = {
         "account": account,
+        "fragment_key": fragments.for_account(request, account.pk, today),
         "page": page,
-        "aging": selectors.aging(account, today),
+        "aging": fragments.lazy(lambda: selectors.aging(account, today)),
         "today": today,
         "held": _held(request, account),
     }
@@ -231,8 +237,9 @@ def invoice(request: Any, account_id: int, invoice_id: int) -> HttpResponse:
     lines = Paginator(found.charges.order_by("charged_at", "pk"), LINES_PER_PAGE)
     context = {
         "account": account,
+        "fragment_key": fragments.for_account(request, account.pk, timezone.localdate()),
         "invoice": found,
-        "page": lines.get_page(request.GET.get("page")),
+        "page": fragments.lazy(lambda: lines.get_page(request.GET.get("page"))),
         "payments": found.payments.select_related("payment_method").order_by("created_at"),
         "days_past_due": selectors.days_past_due(found, timezone.localdate()),
         "held": _held(request, account),
@@ -345,8 +352,9 @@ def statement(request: Any, account_id: int, statement_id: int) -> HttpResponse:
     lines = Paginator(found.charges.order_by("charged_at", "pk"), LINES_PER_PAGE)
     context = {
         "account": found.account,
+        "fragment_key": fragments.for_account(request, found.account_id),
         "statement": found,
-        "page": lines.get_page(request.GET.get("page")),
+        "page": fragments.lazy(lambda: lines.get_page(request.GET.get("page"))),
     }
     return render(request, "billing/statement.html", context)
 

@@ -37,7 +37,7 @@ from accounts.rightsets import RightSet
 from outages.decorators import feature_required
 from outages.features import Feature
 from outages.gate import FeatureClosed, closure_for
-from portal import second_factor, session_keys, throttle
+from portal import fragments, second_factor, session_keys, throttle
 from portal.second_factor import second_factor_confirmed
 
 logger = logging.getLogger(__name__)
@@ -114,16 +114,18 @@ def _needs_second_factor(request: SignedInRequest, needed: LinkNeedsSecondFactor
 @require_GET
 def account_detail(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = rights.get_account_or_404(request.user, Right.CONSULT, account_id)
-    contracts = selectors.account_contracts(account=account)
-    mine = rights.for_request(request).of(account)
+    lazy = fragments.lazy
+    contracts = lazy(lambda: selectors.account_contracts(account=account))
+    mine = lazy(lambda: rights.for_request(request).of(account))
     context = {
         "account": account,
+        "fragment_key": fragments.for_account(request, account.pk),
         "contracts": contracts,
-        "routing": selectors.investigation_routing(account=account),
+        "routing": lazy(lambda: selectors.investigation_routing(account=account)),
         "mine": mine,
         # Every app's pages on this account (Users, To validate, returns, billing...).
-        "sections": sections.sections_for(request, account),
-        "my_rights": RightSet.of_holder(mine).rows(contracts),
+        "sections": lazy(lambda: sections.sections_for(request, account)),
+        "my_rights": lazy(lambda: RightSet.of_holder(mine).rows(contracts)),
     }
     return render(request, "accounts/detail.html", context)
 

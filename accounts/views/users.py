@@ -10,7 +10,7 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -36,6 +36,7 @@ from accounts.rightsets import EDITABLE_PROFILES, RightSet
 from accounts.views.linking import SignedInRequest
 from outages.decorators import feature_required
 from outages.features import Feature
+from portal import fragments
 from portal.second_factor import second_factor_confirmed
 
 PAGE_SIZE = 50
@@ -50,21 +51,28 @@ gated = feature_required(Feature.DELEGATED_USERS)
 @require_GET
 def users(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = rights.get_administered_account_or_404(request.user, account_id)
-    contracts = selectors.account_contracts(account=account)
     mine = rights.for_request(request).of(account)
-    page = Paginator(selectors.account_users(account=account), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    page = fragments.lazy(
+        lambda: Paginator(selectors.account_users(account=account), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
     )
     context = {
         "account": account,
+        "fragment_key": fragments.for_account(request, account.pk),
         "page": page,
-        "rows": [(link, RightSet.of_link(link).lines(contracts)) for link in page],
+        "rows": fragments.lazy(lambda: _rows(account, page)),
         "may_prepare": mine.can(Right.MANAGE),
         "may_validate": mine.can(Right.VALIDATE),
         "pending": selectors.pending_requests(account=account).count(),
         "default_form": DefaultRightForm(initial={"level": account.default_right}),
     }
     return render(request, "accounts/users/list.html", context)
+
+
+def _rows(account: BusinessAccount, page: Page) -> list[tuple[AccountLink, list[Any]]]:
+    contracts = selectors.account_contracts(account=account)
+    return [(link, RightSet.of_link(link).lines(contracts)) for link in page]
 
 
 @login_required
@@ -398,10 +406,17 @@ def remove(request: SignedInRequest, account_id: int, link_id: int) -> HttpRespo
 @require_GET
 def audit_trail(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = rights.get_administered_account_or_404(request.user, account_id)
-    page = Paginator(selectors.audit_trail(account=account), PAGE_SIZE).get_page(
-        request.GET.get("page")
+    page = fragments.lazy(
+        lambda: Paginator(selectors.audit_trail(account=account), PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
     )
-    return render(request, "accounts/audit_trail.html", {"account": account, "page": page})
+    context = {
+        "account": account,
+        "fragment_key": fragments.for_account(request, account.pk),
+        "page": page,
+    }
+    return render(request, "accounts/audit_trail.html", context)
 
 
 def _posted(request: SignedInRequest) -> Any:

@@ -27,6 +27,7 @@ from accounts.models import BusinessAccount, ValidationRequest
 from accounts.rights import Right
 from accounts.views.linking import SignedInRequest
 from outages import gate
+from portal import fragments
 from portal.second_factor import second_factor_confirmed
 
 View = Callable[..., HttpResponse]
@@ -53,16 +54,23 @@ def _account(request: SignedInRequest, account_id: int) -> BusinessAccount:
 def to_validate(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = _account(request, account_id)
     summary = rights.for_request(request)
-    page = Paginator(selectors.pending_requests(account=account), PENDING_PAGE_SIZE).get_page(
-        request.GET.get("page")
+    page = fragments.lazy(
+        lambda: Paginator(selectors.pending_requests(account=account), PENDING_PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
     )
-    pending = _visible(request, account, page.object_list, summary)
+    pending = fragments.lazy(lambda: _visible(request, account, page.object_list, summary))
     context = {
         "account": account,
+        "fragment_key": fragments.for_account(request, account.pk),
         "page": page,
-        "mine": [r for r in pending if r.prepared_by_id == request.user.pk],
-        "to_decide": [r for r in pending if rights.may_decide(request.user, r, summary)],
-        "decided": _visible(request, account, selectors.recent_decisions(account=account), summary),
+        "mine": fragments.lazy(lambda: [r for r in pending if r.prepared_by_id == request.user.pk]),
+        "to_decide": fragments.lazy(
+            lambda: [r for r in pending if rights.may_decide(request.user, r, summary)]
+        ),
+        "decided": fragments.lazy(
+            lambda: _visible(request, account, selectors.recent_decisions(account=account), summary)
+        ),
     }
     return render(request, "accounts/validations/list.html", context)
 

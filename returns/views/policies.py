@@ -34,6 +34,7 @@ from billing.periods import last_valid_day
 from billing.selectors import cards_expiring
 from outages.decorators import feature_required
 from outages.features import Feature
+from portal import fragments
 from portal.exceptions import PortalError
 from returns import actions
 from returns.forms import PolicyForm
@@ -142,12 +143,13 @@ def policy_list(request: Any, account_id: int) -> HttpResponse:
     if sort not in SORTS:
         sort = DEFAULT_SORT
     found = _policies(request, account).order_by(*SORTS[sort])
-    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = fragments.lazy(lambda: Paginator(found, PAGE_SIZE).get_page(request.GET.get("page")))
     held = rights.for_request(request).of(account)
     context = {
         "account": account,
+        "fragment_key": fragments.for_account(request, account.pk),
         "page": page,
-        "rows": [_row(held, policy) for policy in page],
+        "rows": fragments.lazy(lambda: [_row(held, policy) for policy in page]),
         "sort": sort,
         "may_create": _may_create(held),
         "expiring": _expiring(request, account),

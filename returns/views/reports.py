@@ -19,6 +19,7 @@ from accounts import rights
 from accounts.models import BusinessAccount, Right
 from outages.decorators import feature_required
 from outages.features import Feature
+from portal import fragments
 from portal.formatting import to_eastern
 from returns import charts, reports
 
@@ -44,11 +45,13 @@ def _format(file_format: str) -> str:
 @require_GET
 def forecast(request: Any, account_id: int) -> HttpResponse:
     account = _account(request, account_id)
-    result = reports.arrivals_forecast(account, _today())
+    today = _today()
+    result = fragments.lazy(lambda: reports.arrivals_forecast(account, today))
     context = {
         "account": account,
+        "fragment_key": fragments.for_account(request, account.pk, today),
         "forecast": result,
-        "chart": charts.forecast_chart(result),
+        "chart": fragments.lazy(lambda: charts.forecast_chart(result)),
         "formats": FORMATS,
     }
     return render(request, "returns/reports/forecast.html", context)
@@ -69,13 +72,13 @@ def forecast_download(request: Any, account_id: int, file_format: str) -> HttpRe
 @require_GET
 def report(request: Any, account_id: int) -> HttpResponse:
     account = _account(request, account_id)
-    result = reports.returns_report(
-        account, _today(), reports.Grain.parse(request.GET.get("grain"))
-    )
+    today, grain = _today(), reports.Grain.parse(request.GET.get("grain"))
+    result = fragments.lazy(lambda: reports.returns_report(account, today, grain))
     context = {
         "account": account,
+        "fragment_key": fragments.for_account(request, account.pk, today),
         "report": result,
-        "chart": charts.report_chart(result),
+        "chart": fragments.lazy(lambda: charts.report_chart(result)),
         "grains": [(grain, reports.Grain.NAMES[grain]) for grain in reports.Grain.ALL],
         "formats": FORMATS,
     }

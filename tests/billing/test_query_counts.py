@@ -235,6 +235,7 @@ def test_a_billing_page_costs_the_same_queries_at_10_and_at_1000_rows(
     assert few <= BUDGET
 
 
+@pytest.mark.usefixtures("full_render")
 @pytest.mark.parametrize("page", ["invoices", "statements", "invoice", "statement"])
 def test_the_last_page_of_a_long_list_costs_the_same_as_the_first(
     consultant, accounts, django_assert_num_queries, page

@@ -206,6 +206,7 @@ def test_a_section_stays_open_when_only_writing_is_interrupted(client, account, 
 ACCOUNT_PAGE_QUERIES = 5
 
 
+@pytest.mark.usefixtures("full_render")
 def test_the_account_page_query_count_does_not_grow_with_sections(
     client, account, register, django_assert_num_queries
 ):

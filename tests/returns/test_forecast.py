@@ -330,6 +330,7 @@ def queries_for(client: Client, url: str) -> int:
 
 
 @time_machine.travel(NOW, tick=False)
+@pytest.mark.usefixtures("full_render")
 def test_the_forecast_costs_the_same_queries_with_10_or_1000_policies(client, db):
     few, many = BusinessAccountFactory.create(), BusinessAccountFactory.create()
     bulk_labels(bulk_policies(few, FEW), 5, FRIDAY)

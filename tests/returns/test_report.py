@@ -312,6 +312,7 @@ def spread(total: int, days: list[D]) -> dict[D, int]:
 
 
 @time_machine.travel(NOW, tick=False)
+@pytest.mark.usefixtures("full_render")
 @pytest.mark.parametrize("grain", Grain.ALL)
 def test_the_report_costs_the_same_queries_with_10_or_100000_events(client, grain):
     few, many = BusinessAccountFactory.create(), BusinessAccountFactory.create()
