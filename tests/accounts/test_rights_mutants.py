@@ -108,6 +108,51 @@ def test_forget_for_request_makes_the_next_question_read_the_rights_again(
         assert rights.for_request(request).can(M, link.account) is True
 
 
+def test_a_request_reads_only_the_accounts_it_asks_about_each_once(django_assert_num_queries):
+    link = AccountLinkFactory.create(right=M, is_administrator=True)
+    other = AccountLinkFactory.create(user=link.user, right=V)
+    contract = ContractFactory.create(account=other.account)
+    request = RequestFactory().get("/")
+    request.user = link.user
+    held = rights.for_request(request)
+
+    with django_assert_num_queries(1):
+        assert held.can(M, link.account) and not held.can(V, link.account)
+        assert held.is_administrator(link.account)
+        assert held.of(link.account.pk).whole == M
+    assert other.account.pk not in held.accounts  # never read: the page was not about it
+    with django_assert_num_queries(1):
+        assert held.can(V, contract)  # the contract's account, read on first question
+        assert held.of(other.account).whole == V
+
+
+def test_preloading_reads_every_listed_account_in_one_query(django_assert_num_queries):
+    link = AccountLinkFactory.create(right=C)
+    other = AccountLinkFactory.create(user=link.user, right=V, is_administrator=True)
+    stranger = BusinessAccountFactory.create()
+    request = RequestFactory().get("/")
+    request.user = link.user
+    held = rights.for_request(request)
+
+    with django_assert_num_queries(1):
+        held.preload([link.account, other.account.pk, stranger])
+    with django_assert_num_queries(0):
+        assert held.of(link.account).whole == C
+        assert held.is_administrator(other.account) and held.can(V, other.account)
+        assert held.of(stranger).highest is None  # no link: nothing, and no second query
+        assert not held.is_administrator(link.account)
+
+
+def test_an_anonymous_request_preloads_nothing(django_assert_num_queries):
+    account = AccountLinkFactory.create(right=V).account
+    request = RequestFactory().get("/")
+    request.user = AnonymousUser()
+
+    with django_assert_num_queries(0):
+        rights.for_request(request).preload([account])
+        assert rights.for_request(request).can(C, account) is False
+
+
 def test_forgetting_rights_never_read_is_harmless():
     request = RequestFactory().get("/")
 
