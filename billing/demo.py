@@ -134,10 +134,12 @@ def _priced(
     at: datetime.datetime,
     status: str,
     method: PaymentMethod | None = None,
+    kind: str = Charge.Kind.SERVICE,
 ) -> Charge:
     tax = taxed(amount, province=account.province, day=timezone.localdate(at))
     return Charge(
         account=account,
+        kind=kind,
         description=description,
         source_reference=source,
         quantity=1,
@@ -205,6 +207,7 @@ def _label_charge(
         at=at,
         status=status,
         method=method,
+        kind=Charge.Kind.RETURN_LABEL,
     )
 
 

@@ -123,6 +123,7 @@ def test_maple_leaf_has_a_year_of_invoices_one_open_and_one_overdue(no_localstri
         sources = list(invoice.charges.values_list("source_reference", flat=True))
         assert 10 <= len(sources) <= 60
         assert all(is_valid(source.removeprefix("label:")) for source in sources)
+        assert set(invoice.charges.values_list("kind", flat=True)) == {Charge.Kind.RETURN_LABEL}
     for invoice in invoices[:10]:
         payment = invoice.payments.get()
         assert (payment.status, payment.amount) == ("SUCCEEDED", invoice.total)
