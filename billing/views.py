@@ -208,11 +208,7 @@ def remove_method(request: Any, account_id: int, method_id: int) -> HttpResponse
 def invoices(request: Any, account_id: int) -> HttpResponse:
     account = _account(request, account_id)
     today = timezone.localdate()
-    page = fragments.lazy(
-        lambda: Paginator(selectors.invoices_for(request.user, account), PAGE_SIZE).get_page(
-            request.GET.get("page")
-        )
-    )
+    page = fragments.lazy_page(request, selectors.invoices_for(request.user, account), PAGE_SIZE)
     context = {
         "account": account,
         "fragment_key": fragments.for_account(request, account.pk, today),
@@ -234,12 +230,12 @@ def _invoice(request: Any, account_id: int, invoice_id: int) -> tuple[BusinessAc
 @require_GET
 def invoice(request: Any, account_id: int, invoice_id: int) -> HttpResponse:
     account, found = _invoice(request, account_id, invoice_id)
-    lines = Paginator(found.charges.order_by("charged_at", "pk"), LINES_PER_PAGE)
+    lines = found.charges.order_by("charged_at", "pk")
     context = {
         "account": account,
         "fragment_key": fragments.for_account(request, account.pk, timezone.localdate()),
         "invoice": found,
-        "page": fragments.lazy(lambda: lines.get_page(request.GET.get("page"))),
+        "page": fragments.lazy_page(request, lines, LINES_PER_PAGE),
         "payments": found.payments.select_related("payment_method").order_by("created_at"),
         "days_past_due": selectors.days_past_due(found, timezone.localdate()),
         "held": _held(request, account),
@@ -349,12 +345,12 @@ def _statement(request: Any, account_id: int, statement_id: int) -> Statement:
 @require_GET
 def statement(request: Any, account_id: int, statement_id: int) -> HttpResponse:
     found = _statement(request, account_id, statement_id)
-    lines = Paginator(found.charges.order_by("charged_at", "pk"), LINES_PER_PAGE)
+    lines = found.charges.order_by("charged_at", "pk")
     context = {
         "account": found.account,
         "fragment_key": fragments.for_account(request, found.account_id),
         "statement": found,
-        "page": fragments.lazy(lambda: lines.get_page(request.GET.get("page"))),
+        "page": fragments.lazy_page(request, lines, LINES_PER_PAGE),
     }
     return render(request, "billing/statement.html", context)
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
+from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
@@ -162,6 +163,11 @@ def for_reader(request: Any, *parts: object) -> str | None:
 def lazy(build: Callable[[], T]) -> T:
     """A context value the fragment alone uses: built on a miss only, at most once."""
     return cast(T, SimpleLazyObject(build))
+
+
+def lazy_page(request: Any, rows: Any, per_page: int) -> Page:
+    """The requested page (?page=) of `rows`, counted and read on a miss only."""
+    return lazy(lambda: Paginator(rows, per_page).get_page(request.GET.get("page")))
 
 
 def _state() -> str:

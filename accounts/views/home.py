@@ -7,7 +7,6 @@ middleware closes it with the whole portal during a sign-in interruption).
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -35,9 +34,7 @@ def _with_rights(request: HttpRequest, accounts: Any) -> list[BusinessAccount]:
 def home(request: HttpRequest) -> HttpResponse:
     """The accounts linked to the user, a page at a time."""
     accounts = selectors.linked_accounts(user=request.user)
-    page = fragments.lazy(
-        lambda: Paginator(accounts, HOME_PAGE_SIZE).get_page(request.GET.get("page"))
-    )
+    page = fragments.lazy_page(request, accounts, HOME_PAGE_SIZE)
     context = {
         "fragment_key": fragments.for_reader(request),
         "accounts": fragments.lazy(lambda: _with_rights(request, page.object_list)),

@@ -10,7 +10,7 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -52,11 +52,7 @@ gated = feature_required(Feature.DELEGATED_USERS)
 def users(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = rights.get_administered_account_or_404(request.user, account_id)
     mine = rights.for_request(request).of(account)
-    page = fragments.lazy(
-        lambda: Paginator(selectors.account_users(account=account), PAGE_SIZE).get_page(
-            request.GET.get("page")
-        )
-    )
+    page = fragments.lazy_page(request, selectors.account_users(account=account), PAGE_SIZE)
     context = {
         "account": account,
         "fragment_key": fragments.for_account(request, account.pk),
@@ -406,11 +402,7 @@ def remove(request: SignedInRequest, account_id: int, link_id: int) -> HttpRespo
 @require_GET
 def audit_trail(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = rights.get_administered_account_or_404(request.user, account_id)
-    page = fragments.lazy(
-        lambda: Paginator(selectors.audit_trail(account=account), PAGE_SIZE).get_page(
-            request.GET.get("page")
-        )
-    )
+    page = fragments.lazy_page(request, selectors.audit_trail(account=account), PAGE_SIZE)
     context = {
         "account": account,
         "fragment_key": fragments.for_account(request, account.pk),

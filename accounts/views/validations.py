@@ -14,7 +14,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -54,10 +53,8 @@ def _account(request: SignedInRequest, account_id: int) -> BusinessAccount:
 def to_validate(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = _account(request, account_id)
     summary = rights.for_request(request)
-    page = fragments.lazy(
-        lambda: Paginator(selectors.pending_requests(account=account), PENDING_PAGE_SIZE).get_page(
-            request.GET.get("page")
-        )
+    page = fragments.lazy_page(
+        request, selectors.pending_requests(account=account), PENDING_PAGE_SIZE
     )
     pending = fragments.lazy(lambda: _visible(request, account, page.object_list, summary))
     context = {

@@ -15,7 +15,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import HttpResponse
@@ -143,7 +142,7 @@ def policy_list(request: Any, account_id: int) -> HttpResponse:
     if sort not in SORTS:
         sort = DEFAULT_SORT
     found = _policies(request, account).order_by(*SORTS[sort])
-    page = fragments.lazy(lambda: Paginator(found, PAGE_SIZE).get_page(request.GET.get("page")))
+    page = fragments.lazy_page(request, found, PAGE_SIZE)
     held = rights.for_request(request).of(account)
     context = {
         "account": account,
