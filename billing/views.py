@@ -43,7 +43,8 @@ def _account(request: Any, account_id: int, level: Right = Right.CONSULT) -> Bus
 
 
 def _held(request: Any, account: BusinessAccount) -> Any:
-    return rights.for_request(request).of(account)
+    """The reader's rights on the account, read when the page (or its fragment) first asks."""
+    return fragments.lazy(lambda: rights.for_request(request).of(account))
 
 
 # --- overview ------------------------------------------------------------------------------------

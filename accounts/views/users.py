@@ -51,16 +51,17 @@ gated = feature_required(Feature.DELEGATED_USERS)
 @require_GET
 def users(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = rights.get_administered_account_or_404(request.user, account_id)
-    mine = rights.for_request(request).of(account)
+    lazy = fragments.lazy
+    mine = lazy(lambda: rights.for_request(request).of(account))
     page = fragments.lazy_page(request, selectors.account_users(account=account), PAGE_SIZE)
     context = {
         "account": account,
         "fragment_key": fragments.for_account(request, account.pk),
         "page": page,
-        "rows": fragments.lazy(lambda: _rows(account, page)),
-        "may_prepare": mine.can(Right.MANAGE),
-        "may_validate": mine.can(Right.VALIDATE),
-        "pending": selectors.pending_requests(account=account).count(),
+        "rows": lazy(lambda: _rows(account, page)),
+        "may_prepare": lazy(lambda: mine.can(Right.MANAGE)),
+        "may_validate": lazy(lambda: mine.can(Right.VALIDATE)),
+        "pending": lazy(lambda: selectors.pending_requests(account=account).count()),
         "default_form": DefaultRightForm(initial={"level": account.default_right}),
     }
     return render(request, "accounts/users/list.html", context)

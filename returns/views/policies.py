@@ -143,15 +143,17 @@ def policy_list(request: Any, account_id: int) -> HttpResponse:
         sort = DEFAULT_SORT
     found = _policies(request, account).order_by(*SORTS[sort])
     page = fragments.lazy_page(request, found, PAGE_SIZE)
-    held = rights.for_request(request).of(account)
+    lazy = fragments.lazy
+    held = lazy(lambda: rights.for_request(request).of(account))
     context = {
         "account": account,
-        "fragment_key": fragments.for_account(request, account.pk),
+        # The day: a card's expiry warning starts on one.
+        "fragment_key": fragments.for_account(request, account.pk, timezone.localdate()),
         "page": page,
-        "rows": fragments.lazy(lambda: [_row(held, policy) for policy in page]),
+        "rows": lazy(lambda: [_row(held, policy) for policy in page]),
         "sort": sort,
-        "may_create": _may_create(held),
-        "expiring": _expiring(request, account),
+        "may_create": lazy(lambda: _may_create(held)),
+        "expiring": lazy(lambda: _expiring(request, account)),
         "billing_phone": settings.PORTAL_CREDIT_MANAGEMENT_PHONE,
     }
     return render(request, "returns/policies/list.html", context)
