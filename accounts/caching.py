@@ -1,6 +1,7 @@
 """Which writes make cached fragments of account pages and of "My business accounts" stale
 (portal.fragments): every row of an account, and a user's own name, addresses and second
-factors, which the Users page of each of their accounts shows."""
+factors, which the Users page of each of their accounts shows. Link notices are not among them:
+no account page shows one, and stamping each one sent must stay cheap (the e-mail fan-out)."""
 
 from collections.abc import Iterable
 
@@ -15,7 +16,6 @@ from accounts.models import (
     Contract,
     Grant,
     Investigation,
-    LinkNotice,
     PreRegistration,
     User,
     ValidationRequest,
@@ -36,7 +36,6 @@ def register() -> None:
     invalidate_on(BusinessAccount, _account_and_its_users)
     invalidate_on(AccountLink, lambda link: _link_scopes(link.account_id, link.user_id))
     invalidate_on(Grant, lambda grant: _scopes_of_link(grant.link_id))
-    invalidate_on(LinkNotice, lambda notice: _scopes_of_link(notice.link_id))
     invalidate_on(User, lambda user: scopes_of_user(user.pk))
     invalidate_on(EmailAddress, lambda address: scopes_of_user(address.user_id))
     invalidate_on(Authenticator, lambda authenticator: scopes_of_user(authenticator.user_id))
