@@ -138,21 +138,37 @@ def invalidate_on_account_rows(*models: type[Model]) -> None:
 
 def key(request: Any, scope: str, *parts: object) -> str | None:
     """The cache key of a fragment of a page in `scope` for this reader; None: do not cache."""
+    session = getattr(request, "session", None)
+    if session is None or session.session_key is None:
+        return None
+    return _key(request, scope, request.user.pk, session.session_key, *parts)
+
+
+def for_everyone(request: Any, scope: str, *parts: object) -> str | None:
+    """The key of a fragment that is the same for every visitor: no reader, no session, no
+    CSRF token inside (an unbound public form's fields)."""
+    return _key(request, scope, *parts)
+
+
+def _key(request: Any, scope: str, *parts: object) -> str | None:
     if not settings.PORTAL_FRAGMENT_CACHE:
         return None
     current = generation(scope)
-    session = getattr(request, "session", None)
-    if current is None or session is None or session.session_key is None:
+    if current is None:
         return None
-    reader = f"{request.user.pk}:{session.session_key}"
     page = (request.path, request.GET.urlencode(), request.LANGUAGE_CODE)
-    varying = "|".join(map(str, (*page, reader, _state(), *parts)))
+    varying = "|".join(map(str, (*page, _state(), *parts)))
     digest = hashlib.sha256(varying.encode()).hexdigest()[:32]
     return f"fragments:{scope}:{current}:{digest}"
 
 
 def for_account(request: Any, account_id: int, *parts: object) -> str | None:
     return key(request, _account(account_id), *parts)
+
+
+def for_account_visitors(request: Any, account_id: int, *parts: object) -> str | None:
+    """A public page of the account's, the same for every visitor (see for_everyone)."""
+    return for_everyone(request, _account(account_id), *parts)
 
 
 def for_reader(request: Any, *parts: object) -> str | None:

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts import audit
 from outages.decorators import feature_required
 from outages.features import Feature
-from portal import throttle
+from portal import fragments, throttle
 from returns import labels
 from returns.exceptions import LabelsUnavailable, PurchaseDateRequired, ReturnWindowPassed
 from returns.models import Channel, ReturnLabel
@@ -64,7 +64,15 @@ def direct_link(request: HttpRequest, token: str) -> HttpResponse:
             form.add_error("purchase_date", str(refused.message))
         else:
             return redirect("returns:label_done", token, label.tracking_number)
-    context = {"form": form, "policy": policy, "token": token}
+    context = {
+        "form": form,
+        "policy": policy,
+        "token": token,
+        # The empty form's fields are the same for every visitor (its CSRF token is outside).
+        "fields_key": None
+        if posted
+        else fragments.for_account_visitors(request, policy.account_id),
+    }
     return _page(request, "returns/public/form.html", context, status=400 if posted else 200)
 
 

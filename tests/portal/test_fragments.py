@@ -172,3 +172,19 @@ def test_a_transaction_renews_all_it_changed_once_at_commit(django_capture_on_co
     assert len(callbacks) == 1
     callbacks[0]()
     assert all(fragments.generation(scope) != held[scope] for scope in held)
+
+
+def test_the_direct_return_form_is_shared_by_visitors_but_each_keeps_their_csrf_token():
+    policy = PolicyFactory.create()
+    url = reverse("returns:direct_link", args=[policy.link_token])
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+
+    pages = [visitor.get(url).content.decode() for visitor in (first, second)]
+
+    tokens = [page.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0] for page in pages]
+    assert tokens[0] != tokens[1]
+    assert all('name="order_reference"' in page for page in pages)
+    # A refused post shows the visitor's own answers and errors, never the shared empty form.
+    refused = first.post(url, {"csrfmiddlewaretoken": tokens[0], "customer_name": "Ann <b>"})
+    assert refused.status_code == 400
+    assert "Ann &lt;b&gt;" in refused.content.decode()
