@@ -90,25 +90,32 @@ def changed(*scopes: str | None) -> None:
         _renew(keys)
         return
     _renew(keys)
-    # One renewal at commit for the whole transaction, however many rows it writes.
-    pending: set[str] | None = getattr(connection, _PENDING, None)
-    if pending is not None and any(
-        func is renew_pending for _, func, _ in connection.run_on_commit
-    ):
-        pending.update(keys)
+    # One renewal at commit for the whole transaction, however many rows it writes: later
+    # changes join the keys of the callback already registered, while it is still there (a
+    # rolled-back savepoint drops it, and then a new one is registered).
+    pending: tuple[set[str], int] | None = getattr(connection, _PENDING, None)
+    if pending is not None and _still_registered(connection.run_on_commit, pending[1]):
+        pending[0].update(keys)
         return
-    setattr(connection, _PENDING, keys)
+    setattr(connection, _PENDING, (keys, len(connection.run_on_commit)))
     transaction.on_commit(renew_pending)
 
 
-_PENDING = "portal_fragment_generations"  # on the connection: its transaction's keys
+# On the connection: the keys its transaction changed, and where their callback stands in its
+# on-commit list (callbacks are only appended, or filtered in order: checked in constant time).
+_PENDING = "portal_fragment_generations"
+
+
+def _still_registered(callbacks: list[Any], index: int) -> bool:
+    return index < len(callbacks) and callbacks[index][1] is renew_pending
 
 
 def renew_pending() -> None:
     connection = transaction.get_connection()
-    keys: set[str] = getattr(connection, _PENDING, None) or set()
+    pending: tuple[set[str], int] | None = getattr(connection, _PENDING, None)
     setattr(connection, _PENDING, None)
-    _renew(keys)
+    if pending is not None:
+        _renew(pending[0])
 
 
 def _renew(keys: set[str]) -> None:

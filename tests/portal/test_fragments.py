@@ -188,3 +188,22 @@ def test_the_direct_return_form_is_shared_by_visitors_but_each_keeps_their_csrf_
     refused = first.post(url, {"csrfmiddlewaretoken": tokens[0], "customer_name": "Ann <b>"})
     assert refused.status_code == 400
     assert "Ann &lt;b&gt;" in refused.content.decode()
+
+
+def test_a_rolled_back_savepoint_does_not_lose_the_renewal_of_later_changes(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    fragments.changed("account:1")  # its callback goes with the savepoint
+                    raise RuntimeError
+            except RuntimeError:
+                pass
+            fragments.changed("account:2")
+            held = fragments.generation("account:2")
+
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert fragments.generation("account:2") != held
