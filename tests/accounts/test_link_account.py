@@ -13,8 +13,8 @@ from outages.gate import FeatureClosed
 from tests.accounts.conftest import CUSTOMER_NUMBER, POSTAL_CODE
 from tests.accounts.factories import BusinessAccountFactory, ContactFactory, ContractFactory
 from tests.accounts.link_factories import AccountLinkFactory
-from tests.factories import UserFactory
 from tests.callbacks import other_than_fragments
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 IP = "203.0.113.7"

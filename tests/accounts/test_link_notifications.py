@@ -17,8 +17,8 @@ from portal.models import Delivery
 from tests.accounts.conftest import CUSTOMER_NUMBER, POSTAL_CODE
 from tests.accounts.factories import BusinessAccountFactory, ContactFactory
 from tests.accounts.link_factories import AccountLinkFactory, LinkNoticeFactory
-from tests.factories import UserFactory
 from tests.callbacks import other_than_fragments
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 IP = "203.0.113.7"

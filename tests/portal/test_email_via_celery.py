@@ -18,8 +18,8 @@ from kombu.exceptions import OperationalError
 from portal import tasks
 from portal.models import Delivery
 from portal.outbox import kind_for
-from tests.factories import UserFactory
 from tests.callbacks import other_than_fragments
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

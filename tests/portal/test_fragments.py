@@ -139,13 +139,12 @@ def test_the_generation_is_renewed_again_once_the_write_commits(
     scope = "account:42"
     before = fragments.generation(scope)
 
-    with django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            fragments.changed(scope)
-            during = fragments.generation(scope)
-            # Renewed at once for the rest of the transaction; a reader elsewhere that stores
-            # old rows under it now is outdated by the renewal at commit.
-            assert during not in (None, before)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        fragments.changed(scope)
+        during = fragments.generation(scope)
+        # Renewed at once for the rest of the transaction; a reader elsewhere that stores
+        # old rows under it now is outdated by the renewal at commit.
+        assert during not in (None, before)
 
     assert fragments.generation(scope) not in (None, before, during)
 
@@ -163,11 +162,10 @@ def test_without_a_cache_the_page_renders_uncached(client, settings):
 
 
 def test_a_transaction_renews_all_it_changed_once_at_commit(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        with transaction.atomic():
-            fragments.changed("account:1")
-            fragments.changed("account:2", "user:3")
-            held = {scope: fragments.generation(scope) for scope in ("account:1", "user:3")}
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
+        fragments.changed("account:1")
+        fragments.changed("account:2", "user:3")
+        held = {scope: fragments.generation(scope) for scope in ("account:1", "user:3")}
 
     assert len(callbacks) == 1
     callbacks[0]()
@@ -193,16 +191,15 @@ def test_the_direct_return_form_is_shared_by_visitors_but_each_keeps_their_csrf_
 def test_a_rolled_back_savepoint_does_not_lose_the_renewal_of_later_changes(
     django_capture_on_commit_callbacks,
 ):
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    fragments.changed("account:1")  # its callback goes with the savepoint
-                    raise RuntimeError
-            except RuntimeError:
-                pass
-            fragments.changed("account:2")
-            held = fragments.generation("account:2")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
+        try:
+            with transaction.atomic():
+                fragments.changed("account:1")  # its callback goes with the savepoint
+                raise RuntimeError
+        except RuntimeError:
+            pass
+        fragments.changed("account:2")
+        held = fragments.generation("account:2")
 
     assert len(callbacks) == 1
     callbacks[0]()

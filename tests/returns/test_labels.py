@@ -27,9 +27,9 @@ from returns.models import Channel, ReturnLabel, ReturnPolicy, ShippingService
 from returns.services import labels as service
 from returns.services.labels import COUNTER_CODE_ALPHABET, LabelRequest, issue_label
 from returns.tracking_numbers import is_valid
+from tests.callbacks import other_than_fragments
 from tests.outages.factories import closing
 from tests.returns.factories import LabelFactory, PolicyFactory, tracking_number
-from tests.callbacks import other_than_fragments
 
 pytestmark = pytest.mark.django_db
 EASTERN_NOON = datetime.datetime(2026, 10, 15, 16, 0, tzinfo=datetime.UTC)
