@@ -55,19 +55,33 @@ def queue_link_removed(link: AccountLink) -> Delivery:
     )
 
 
+# What the e-mail shows of the notice, its link, user and account: one short join per e-mail
+# (every column of the four tables cost the fan-out more than the rest of the query).
+_NOTICE_FIELDS = (
+    "name",
+    "link__created_at",
+    "link__user__first_name",
+    "link__user__last_name",
+    "link__user__email",
+    "link__account__legal_name",
+    "link__account__customer_number",
+)
+
+
 def link_notice_context(delivery: Delivery) -> dict[str, Any]:
     """Stamp the notice sent now and build its e-mail (the outbox runs this in a transaction
     committed before sending, with the contact's language active).
 
     Raises Undeliverable when the notice is gone (its link was deleted).
     """
-    notice = (
-        LinkNotice.objects.select_related("link__user", "link__account")
-        .filter(pk=delivery.facts.get("notice_id"))
-        .first()
-    )
-    if notice is None:
-        raise Undeliverable("The link notice no longer exists.")
+    try:
+        notice = (
+            LinkNotice.objects.select_related("link__user", "link__account")
+            .only(*_NOTICE_FIELDS)
+            .get(pk=delivery.facts.get("notice_id"))
+        )
+    except LinkNotice.DoesNotExist:
+        raise Undeliverable("The link notice no longer exists.") from None
     sent_at = notice.sent_at = timezone.now()
     notice.save(update_fields=["sent_at"])
     link = notice.link

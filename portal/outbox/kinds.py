@@ -33,10 +33,11 @@ class MessageKind:
     - `channel`: "email" or "sms" (`Delivery.Channel`).
     - `template_prefix`: e-mail → `<prefix>_subject.txt`, `<prefix>.txt`, `<prefix>.html`;
       SMS → `<prefix>.txt` (whitespace collapsed to one line).
-    - `context`: builds the template context from the row. It runs after the claim, in its own
-      transaction (committed before the message is sent) and with the recipient's language
-      active, so it may write (e.g. make a temporary password and save its hash) and format
-      times in that language. Raise `portal.outbox.Undeliverable` to fail the row for good.
+    - `context`: builds the template context from the row. It runs after the claim, in the
+      claim's transaction (committed with it before the message is sent; rolled back with it
+      when the context or the rendering fails) and with the recipient's language active, so it
+      may write (e.g. make a temporary password and save its hash) and format times in that
+      language. Raise `portal.outbox.Undeliverable` to fail the row for good.
     - `feature`: the gate feature the message belongs to, or a callable(delivery) returning it
       (e.g. read from facts), or None. While it is closed the row waits until the closure ends
       (or the feature reopens), with no attempt counted.

@@ -72,11 +72,9 @@ def _queue(channel: str, *, kind: str, to: str, dedupe_key: str, **fields: Any) 
     registered = kind_for(kind)
     if registered.channel != channel:
         raise ValueError(f"message kind {kind!r} is sent by {registered.channel}, not {channel}")
-    existing = Delivery.objects.filter(dedupe_key=dedupe_key).first()
-    if existing is not None:
-        return existing
+    # No read first: a new row is the common case, and the unique key finds an existing one.
     try:
-        with transaction.atomic():  # a savepoint: a twin committed meanwhile leaves ours usable
+        with transaction.atomic():  # a savepoint: the refused insert leaves the caller's usable
             delivery = Delivery.objects.create(
                 channel=channel,
                 kind=kind,

@@ -1,13 +1,16 @@
 """Sending one delivery, CLAIM → SEND → MARK, and the sweeper that keeps every row moving.
 
 The promise: at most one message per row, never a silent duplicate and never a silent loss.
-- CLAIM: a conditional UPDATE (PENDING and due → SENDING, `claimed_at`, one attempt counted),
-  committed on its own. Only one worker can win it, so a redelivered or duplicate task sends
-  nothing.
-- SEND: the kind's context is built in its own transaction (committed before sending, so what
-  it saved — a temporary password's hash — is the state the message speaks of), the message is
-  rendered in the recipient's language and handed to the provider.
-- MARK: SENDING → SENT.
+- CLAIM: one conditional UPDATE that returns the row (PENDING and due → SENDING, `claimed_at`,
+  one attempt counted); nothing is read before it. Only one worker can win it, so a redelivered
+  or duplicate task sends nothing.
+- SEND: in the claim's transaction, the kind's context is built and the message rendered in the
+  recipient's language. The claim and the context commit together before the message is handed
+  to the provider, so what the context saved — a temporary password's hash — is the state the
+  message speaks of. When the context or the rendering fails, the whole transaction is rolled
+  back (the claim and what the context wrote) and one UPDATE claims the row again with the
+  failure recorded: one attempt counted, unless another worker took the row meanwhile.
+- MARK: SENDING → SENT, with the kind's after_send (if any) in the same transaction.
 A worker killed between claim and mark leaves the row SENDING; the sweeper turns it UNKNOWN
 after PORTAL_OUTBOX_SENDING_TIMEOUT and staff see it (the provider may or may not have taken
 it). An UNKNOWN row is never resent automatically; staff's "Send again" resends it.
@@ -18,9 +21,10 @@ row at once; others put it back to PENDING with `next_attempt_at` = now + 60 s x
 at most an hour, until PORTAL_OUTBOX_MAX_ATTEMPTS tries, then FAILED. The task never schedules
 its own retry: the sweeper enqueues rows that are due, so each message has one chain.
 
-The gate: while the kind's feature is closed the row waits (PENDING, `held_for` = the feature,
-`next_attempt_at` = the closure's end) without an attempt counted; the sweeper makes it due
-again as soon as the feature reopens.
+The gate, asked in the claim's transaction: while the kind's feature is closed the claim is
+rolled back and the row waits (PENDING, `held_for` = the feature, `next_attempt_at` = the
+closure's end) without an attempt counted; the sweeper makes it due again as soon as the
+feature reopens.
 """
 
 import datetime
@@ -33,8 +37,8 @@ import sms
 from anymail.exceptions import AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 
@@ -67,27 +71,16 @@ PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
 def send(delivery_id: int) -> bool:
     """Send one delivery if it is PENDING and due. True when it was sent now.
 
-    False when there was nothing to do (sent, failed, claimed by another worker, not due yet)
-    or the gate held it. Provider and template errors are recorded on the row, not raised.
-    Database errors before the claim are raised (the task retries them).
+    False when there was nothing to do (sent, failed, claimed by another worker, not due yet),
+    the gate held it or its message could not be made. Provider, template and context errors
+    are recorded on the row, not raised. A database error in the claim, or one that keeps a
+    failure from being recorded, is raised: the row is still PENDING and the task retries it.
     """
-    delivery = Delivery.objects.filter(pk=delivery_id).first()
-    now = timezone.now()
-    if delivery is None or delivery.status != Status.PENDING or delivery.next_attempt_at > now:
+    prepared = _claimed_message(delivery_id, timezone.now())
+    if prepared is None:
         return False
+    delivery, kind, message = prepared
     try:
-        kind: MessageKind | None = kind_for(delivery.kind)
-    except UnknownKind:
-        kind = None
-    if kind is not None and _held_by_gate(delivery, kind):
-        return False
-    if not _claim(delivery, now):
-        return False
-    message: EmailMultiAlternatives | str | None = None
-    try:
-        if kind is None:
-            raise UnknownKind(delivery.kind)
-        message = _prepare(delivery, kind)
         _deliver(delivery, message)
     except Exception as error:  # every failure is recorded: none goes unseen
         _record_failure(delivery, error, secrets=_secrets_of(message))
@@ -96,16 +89,90 @@ def send(delivery_id: int) -> bool:
     return True
 
 
-def _held_by_gate(delivery: Delivery, kind: MessageKind) -> bool:
-    """Keep the row waiting while its feature is closed; no attempt is counted."""
+Prepared = tuple[Delivery, MessageKind, EmailMultiAlternatives | str]
+
+
+class _Held(Exception):
+    """The kind's feature is closed: raised in the claim's transaction to roll the claim back."""
+
+    def __init__(self, feature: str, until: datetime.datetime) -> None:
+        super().__init__(feature)
+        self.feature, self.until = feature, until
+
+
+class _NotPrepared(Exception):
+    """The kind is unknown or its message could not be made: raised in the claim's transaction
+    to roll back the claim and whatever the context wrote."""
+
+    def __init__(self, delivery: Delivery, error: Exception) -> None:
+        super().__init__(str(error))
+        self.delivery, self.error = delivery, error
+
+
+def _claimed_message(delivery_id: int, now: datetime.datetime) -> Prepared | None:
+    """The claimed row, its kind and its message, committed; None when there is nothing to send
+    (the row held by the gate, or its failure recorded)."""
+    try:
+        return _claim_and_prepare(delivery_id, now)
+    except _Held as held:
+        _hold(delivery_id, held.feature, held.until)
+    except _NotPrepared as failed:
+        _record_unprepared(failed.delivery, failed.error)
+    return None
+
+
+def _claim_and_prepare(delivery_id: int, now: datetime.datetime) -> Prepared | None:
+    """CLAIM, the gate, the context and the message in one transaction, committed before anything
+    is sent. None when the row is not PENDING and due; raises _Held or _NotPrepared (rolled
+    back)."""
+    with transaction.atomic():
+        delivery = _claim(delivery_id, now)
+        if delivery is None:
+            return None
+        try:
+            kind = kind_for(delivery.kind)
+            _raise_if_held(delivery, kind)
+            message = _prepare(delivery, kind)
+        except _Held:
+            raise  # not a failure: the row waits, no attempt counted
+        except Exception as error:  # recorded once the transaction is rolled back
+            raise _NotPrepared(delivery, error) from error
+    return delivery, kind, message
+
+
+def _claim(delivery_id: int, now: datetime.datetime) -> Delivery | None:
+    """PENDING and due → SENDING, one attempt counted: the row as claimed, or None.
+
+    One UPDATE … RETURNING: Django's update() returns a count only, and reading the row first
+    would cost a statement per message.
+    """
+    at = connection.ops.adapt_datetimefield_value(now)
+    claimed = Delivery.objects.raw(CLAIM_SQL, [Status.SENDING, at, delivery_id, Status.PENDING, at])
+    return next(iter(claimed), None)
+
+
+CLAIM_SQL = (
+    'UPDATE "portal_delivery" SET "status" = %s, "claimed_at" = %s,'
+    ' "enqueued_at" = NULL, "held_for" = \'\', "attempts" = "attempts" + 1'
+    ' WHERE "id" = %s AND "status" = %s AND "next_attempt_at" <= %s RETURNING *'
+)
+
+
+def _raise_if_held(delivery: Delivery, kind: MessageKind) -> None:
     feature = kind.feature_for(delivery)
-    until = closed_until(feature) if feature else None
-    if until is None:
-        return False
-    Delivery.objects.filter(pk=delivery.pk, status=Status.PENDING).update(
+    if not feature:
+        return
+    until = closed_until(feature)
+    if until is not None:
+        raise _Held(feature, until)
+
+
+def _hold(delivery_id: int, feature: str, until: datetime.datetime) -> None:
+    """Keep the row waiting until its feature reopens; its claim was rolled back, so no attempt
+    is counted. A row another worker claimed meanwhile is left to it."""
+    Delivery.objects.filter(pk=delivery_id, status=Status.PENDING).update(
         next_attempt_at=until, held_for=feature, enqueued_at=None
     )
-    return True
 
 
 def closed_until(feature: str) -> datetime.datetime | None:
@@ -121,29 +188,10 @@ def closed_until(feature: str) -> datetime.datetime | None:
     return None if closure is None else closure.until
 
 
-def _claim(delivery: Delivery, now: datetime.datetime) -> bool:
-    with transaction.atomic():
-        won = Delivery.objects.filter(
-            pk=delivery.pk, status=Status.PENDING, next_attempt_at__lte=now
-        ).update(
-            status=Status.SENDING,
-            claimed_at=now,
-            enqueued_at=None,
-            held_for="",
-            attempts=F("attempts") + 1,
-        )
-    if won:
-        delivery.status, delivery.claimed_at = Status.SENDING, now
-        delivery.attempts += 1
-        delivery.enqueued_at, delivery.held_for = None, ""
-    return bool(won)
-
-
 def _prepare(delivery: Delivery, kind: MessageKind) -> EmailMultiAlternatives | str:
-    """The context (committed on its own) and the rendered message, in the recipient's language."""
+    """The context and the rendered message, in the recipient's language."""
     with translation.override(delivery.language):
-        with transaction.atomic():
-            context = kind.context(delivery)
+        context = kind.context(delivery)
         if kind.channel == Delivery.Channel.SMS:
             return render_text(kind.template_prefix, language=delivery.language, context=context)
         message = render_email(
@@ -173,23 +221,46 @@ def send_text(*, to: str, body: str) -> None:
 
 def _mark_sent(delivery: Delivery, kind: MessageKind) -> None:
     """SENT, and the kind's after_send in the same transaction; an after_send that fails still
-    leaves the row SENT (the message went), with its error kept for staff."""
+    leaves the row SENT (the message went), with its error kept for staff. Without an
+    after_send, the one UPDATE is its own transaction."""
     now = timezone.now()
     mine = Delivery.objects.filter(
         pk=delivery.pk, claimed_at=delivery.claimed_at, status__in=[Status.SENDING, Status.UNKNOWN]
     )
     delivery.status, delivery.sent_at = Status.SENT, now
+    if kind.after_send is None:
+        mine.update(status=Status.SENT, sent_at=now)
+        return
     try:
         with transaction.atomic():
             mine.update(status=Status.SENT, sent_at=now)
-            if kind.after_send is not None:
-                kind.after_send(delivery)
+            kind.after_send(delivery)
     except Exception as error:
         logger.exception("after_send of delivery %s failed", delivery.pk)
         mine.update(status=Status.SENT, sent_at=now, last_error=_describe(error, ())[:300])
 
 
 def _record_failure(delivery: Delivery, error: BaseException, *, secrets: Iterable[str]) -> None:
+    Delivery.objects.filter(
+        pk=delivery.pk, claimed_at=delivery.claimed_at, status__in=[Status.SENDING, Status.UNKNOWN]
+    ).update(**_failed_try(delivery, error, secrets))
+
+
+def _record_unprepared(delivery: Delivery, error: BaseException) -> None:
+    """The claim was rolled back with what the context wrote: claim the row again and record the
+    failure in one UPDATE, unless another worker tried it since (its attempts moved on; no row
+    leaves PENDING without a try counted)."""
+    Delivery.objects.filter(pk=delivery.pk, attempts=delivery.attempts - 1).update(
+        attempts=delivery.attempts,
+        claimed_at=delivery.claimed_at,
+        enqueued_at=None,
+        held_for="",
+        **_failed_try(delivery, error, ()),
+    )
+
+
+def _failed_try(delivery: Delivery, error: BaseException, secrets: Iterable[str]) -> dict[str, Any]:
+    """The row's fields after a failed try (logged): FAILED, or PENDING until its retry."""
     now = timezone.now()
     permanent = isinstance(error, PERMANENT_ERRORS + _configured_permanent_errors())
     spent = delivery.attempts >= settings.PORTAL_OUTBOX_MAX_ATTEMPTS
@@ -200,9 +271,7 @@ def _record_failure(delivery: Delivery, error: BaseException, *, secrets: Iterab
         updates["status"] = Status.PENDING
         updates["next_attempt_at"] = now + backoff(delivery.attempts)
     logger.warning("delivery %s (%s) failed: %s", delivery.pk, delivery.kind, updates["last_error"])
-    Delivery.objects.filter(
-        pk=delivery.pk, claimed_at=delivery.claimed_at, status__in=[Status.SENDING, Status.UNKNOWN]
-    ).update(**updates)
+    return updates
 
 
 def backoff(tries: int) -> datetime.timedelta:

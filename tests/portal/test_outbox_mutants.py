@@ -9,7 +9,6 @@ import dataclasses
 import datetime
 import logging
 import smtplib
-import types
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -238,41 +237,52 @@ def test_a_worker_whose_row_was_taken_over_leaves_it_to_the_new_claim(
 race: dict[str, Any] = {}
 
 
-def faster_worker_gate(feature: str) -> Any:
-    """The gate (settings.PORTAL_OUTBOX_GATE), asked while another worker gets to the same row
-    first; then it answers `race["closed"]` (None: open) to the slower one."""
+def second_worker_gate(feature: str) -> Any:
+    """The gate (settings.PORTAL_OUTBOX_GATE), asked inside the first worker's claim: a second
+    task for the same row runs then (what its send returns goes to `race["second"]`); then it
+    answers `race["closed"]` (None: open)."""
     pk = race.pop("pk", None)
-    if pk is None:
-        return None  # the faster worker finds its feature open
-    sending.send(pk)
+    if pk is not None:
+        race["second"] = sending.send(pk)
     return race.get("closed")
 
 
 @pytest.mark.parametrize("first_try", ["goes", "fails"])
-def test_a_row_another_worker_got_to_first_is_not_sent_again(
+def test_a_second_task_while_the_row_is_claimed_sends_nothing(
     first_try, recipient, account, clock, settings, scripted_backends
 ):
-    settings.PORTAL_OUTBOX_GATE = f"{__name__}.faster_worker_gate"
+    settings.PORTAL_OUTBOX_GATE = f"{__name__}.second_worker_gate"
     delivery = queue(recipient, account)
     if first_try == "fails":
         scripted_backends.append(("before", smtplib.SMTPServerDisconnected("down")))
     race.clear()
     race.update(pk=delivery.pk)
 
-    assert sending.send(delivery.pk) is False
+    assert sending.send(delivery.pk) is (first_try == "goes")
 
+    assert race["second"] is False
     expected = (Status.SENT, 1, 1) if first_try == "goes" else (Status.PENDING, 1, 0)
     assert (row(delivery).status, row(delivery).attempts, len(mail.outbox)) == expected
 
 
-def test_a_row_sent_meanwhile_is_not_marked_held(recipient, account, clock, settings):
-    settings.PORTAL_OUTBOX_GATE = f"{__name__}.faster_worker_gate"
+def test_a_row_another_worker_sent_before_the_hold_is_not_marked_held(recipient, account, clock):
     delivery = queue(recipient, account)
-    race.clear()
-    race.update(pk=delivery.pk, closed=types.SimpleNamespace(until=NOW + MINUTE))
+    interruption = close("delegated_users")
+    second: list[bool] = []
 
-    assert sending.send(delivery.pk) is False
+    def second_worker_first(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        # Between the rolled-back claim and the hold (the one statement naming the feature),
+        # the feature reopens and another worker claims and sends the row.
+        if not second and params and "delegated_users" in params:
+            second.append(True)
+            reopen(interruption)
+            second.append(sending.send(delivery.pk))
+        return execute(sql, params, many, context)
 
+    with connection.execute_wrapper(second_worker_first):
+        assert sending.send(delivery.pk) is False
+
+    assert second == [True, True]
     assert (row(delivery).status, row(delivery).held_for) == (Status.SENT, "")
     assert row(delivery).next_attempt_at == NOW
 
