@@ -52,7 +52,7 @@ def default_method(account: BusinessAccount) -> PaymentMethod | None:
     return usable_methods(account).filter(is_default=True).first()
 
 
-def invoices_for(user: object, account: BusinessAccount) -> "QuerySet[Invoice]":
+def invoices_for(user: object, account: BusinessAccount | int) -> "QuerySet[Invoice]":
     return rights.scope(Invoice.objects.filter(account=account), user, Right.CONSULT)
 
 
@@ -62,7 +62,7 @@ def open_invoices(account: BusinessAccount) -> "QuerySet[Invoice]":
     )
 
 
-def statements_for(user: object, account: BusinessAccount) -> "QuerySet[Statement]":
+def statements_for(user: object, account: BusinessAccount | int) -> "QuerySet[Statement]":
     return rights.scope(Statement.objects.filter(account=account), user, Right.CONSULT)
 
 

@@ -250,3 +250,23 @@ def test_the_last_page_of_a_long_list_costs_the_same_as_the_first(
 
     assert response.status_code == 200
     assert 'aria-current="page"' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("page", "table"), [("invoice", "billing_invoice"), ("statement", "billing_statement")]
+)
+def test_a_cached_document_page_reads_the_document_and_its_account_in_one_query(
+    consultant, accounts, page, table
+):
+    path, _grow = PAGES[page](accounts)
+    consultant.get(path)  # fills the fragment
+
+    with CaptureQueriesContext(connection) as served:
+        response = consultant.get(path)
+
+    assert response.status_code == 200
+    sql = [query["sql"] for query in served.captured_queries]
+    reading_the_document = [query for query in sql if f'FROM "{table}"' in query]
+    assert len(reading_the_document) == 1
+    assert '"accounts_businessaccount"."legal_name"' in reading_the_document[0]  # joined
+    assert not any(query.startswith('SELECT "accounts_businessaccount"') for query in sql)
