@@ -14,9 +14,11 @@ Use (an app's service, inside its transaction):
   exists once (queuing it again returns the existing row).
 - Kinds: an app registers a `MessageKind` per message from its `AppConfig.ready()` with
   `register_kind`; `kind_for(name)` and `registered_kinds()` read the registry.
-- `queue_email` / `queue_sms` create the row in the caller's transaction and enqueue
-  `portal.tasks.send_delivery` after commit (robust: with the broker down the caller's change
-  stands and the sweeper `portal.tasks.sweep_outbox` hands the row over later).
+- `queue_email` / `queue_sms` create the row in the caller's transaction and enqueue it after
+  commit: `portal.tasks.send_delivery` for a row alone, `send_deliveries` for the rows one
+  transaction queued together, up to `queue.SEND_BATCH` per task (robust: with the broker down
+  the caller's change stands and the sweeper `portal.tasks.sweep_outbox` hands the rows over
+  later).
 - Sending is CLAIM → SEND → MARK (see `portal.outbox.sending`): at most one message per row.
   A worker killed between the claim and the mark leaves the row SENDING; after
   PORTAL_OUTBOX_SENDING_TIMEOUT the sweeper marks it UNKNOWN for staff, who may "Send again"

@@ -336,7 +336,7 @@ def _release_reopened(now: datetime.datetime) -> int:
 
 
 def _enqueue_due(now: datetime.datetime) -> int:
-    from portal.tasks import send_delivery
+    from portal.outbox.queue import publish
 
     requeue_before = now - datetime.timedelta(seconds=settings.PORTAL_OUTBOX_REQUEUE_AFTER)
     due = Delivery.objects.filter(
@@ -345,13 +345,15 @@ def _enqueue_due(now: datetime.datetime) -> int:
         next_attempt_at__lte=now,
         attempts__lt=settings.PORTAL_OUTBOX_MAX_ATTEMPTS,
     )
-    enqueued = 0
-    for delivery_id in list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:1000]):
+    taken = [
+        delivery_id
+        for delivery_id in list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:1000])
         # Stamped first, one by one: a second sweeper running at once skips what this one took.
-        if due.filter(pk=delivery_id).update(enqueued_at=now):
-            send_delivery.delay(delivery_id)
-            enqueued += 1
-    return enqueued
+        if due.filter(pk=delivery_id).update(enqueued_at=now)
+    ]
+    if taken:
+        publish(taken)
+    return len(taken)
 
 
 def send_again(deliveries: Iterable[Delivery]) -> int:

@@ -102,13 +102,15 @@ def test_the_worker_delivers_one_notice_per_contact_after_commit(celery_worker, 
 def test_a_redelivered_task_sends_nothing_twice(celery_worker, account, finished_tasks):
     link = services.link_account(user=UserFactory.create(), ip="192.0.2.1", **PROOFS)
     assert wait_for(lambda: all_sent(link.pk))
-    assert wait_for(lambda: finished_tasks.count(tasks.send_delivery.name) == 2)
+    assert wait_for(lambda: finished_tasks.count(tasks.send_deliveries.name) == 1)  # both
     sent = len(mail.outbox)
 
     for delivery_id in link_notices(link.pk).values_list("pk", flat=True):
         tasks.send_delivery.delay(delivery_id)  # the same messages, delivered again
+    tasks.send_deliveries.delay(list(link_notices(link.pk).values_list("pk", flat=True)))
 
-    assert wait_for(lambda: finished_tasks.count(tasks.send_delivery.name) == 4)
+    assert wait_for(lambda: finished_tasks.count(tasks.send_delivery.name) == 2)
+    assert wait_for(lambda: finished_tasks.count(tasks.send_deliveries.name) == 2)
     assert len(mail.outbox) == sent == 2
 
 
@@ -149,7 +151,7 @@ def test_with_the_broker_down_at_commit_linking_answers_and_the_sweeper_sends_ea
     link = user.account_links.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:detail", args=[account.pk])
-    assert "enqueue_delivery in on_commit()" in caplog.text  # logged, not raised
+    assert "enqueue_deliveries in on_commit()" in caplog.text  # logged, not raised
     assert link_notices(link.pk).count() == 2
     assert mail.outbox == [] and finished_tasks == []
 

@@ -43,6 +43,7 @@ def broker(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """A broker that keeps what it is handed (no worker takes it yet): the row ids enqueued."""
     handed: list[int] = []
     monkeypatch.setattr(tasks.send_delivery, "delay", handed.append)
+    monkeypatch.setattr(tasks.send_deliveries, "delay", handed.extend)
     return handed
 
 
