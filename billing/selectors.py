@@ -53,6 +53,7 @@ def default_method(account: BusinessAccount) -> PaymentMethod | None:
 
 
 def invoices_for(user: object, account: BusinessAccount | int) -> "QuerySet[Invoice]":
+    """The account's invoices, if `user` may consult the whole account (none otherwise)."""
     return rights.scope(Invoice.objects.filter(account=account), user, Right.CONSULT)
 
 

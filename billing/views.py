@@ -14,7 +14,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -41,13 +40,6 @@ LINES_PER_PAGE = 50
 
 def _account(request: Any, account_id: int, level: Right = Right.CONSULT) -> BusinessAccount:
     return rights.get_account_or_404(request.user, level, account_id, whole=True)
-
-
-def _with_readable_account(documents: QuerySet[Any], request: Any) -> QuerySet[Any]:
-    """Documents whose account the reader may consult as a whole (the check `_account` makes),
-    with that account joined: one query where the check and the document took two."""
-    readable = rights.accounts_for(request.user, Right.CONSULT, whole=True)
-    return documents.filter(account__in=readable).select_related("account")
 
 
 def _held(request: Any, account: BusinessAccount) -> Any:
@@ -230,11 +222,10 @@ def invoices(request: Any, account_id: int) -> HttpResponse:
 
 
 def _invoice(request: Any, account_id: int, invoice_id: int) -> tuple[BusinessAccount, Invoice]:
-    """The invoice and its account, read together: 404 unless the reader may consult the whole
-    account and the invoice is in their scope."""
+    """The invoice and its account in one query: 404 unless the reader may consult the whole
+    account (its documents' scope asks exactly that, so the account is not checked apart)."""
     found = get_object_or_404(
-        _with_readable_account(selectors.invoices_for(request.user, account_id), request),
-        pk=invoice_id,
+        selectors.invoices_for(request.user, account_id).select_related("account"), pk=invoice_id
     )
     return found.account, found
 
@@ -348,9 +339,9 @@ def statements(request: Any, account_id: int) -> HttpResponse:
 
 
 def _statement(request: Any, account_id: int, statement_id: int) -> Statement:
-    """The statement and its account, read together (see _invoice)."""
+    """The statement and its account in one query (see _invoice)."""
     return get_object_or_404(
-        _with_readable_account(selectors.statements_for(request.user, account_id), request),
+        selectors.statements_for(request.user, account_id).select_related("account"),
         pk=statement_id,
     )
 
