@@ -32,6 +32,7 @@ from accounts.models import BusinessAccount
 from billing import periods, selectors
 from billing.exceptions import BillingError
 from billing.models import (
+    RETURN_LABEL_SOURCE,
     BillingProfile,
     Charge,
     Invoice,
@@ -203,7 +204,7 @@ def _label_charge(
         account,
         description=f"Return label {tracking}",
         amount=price,
-        source=f"label:{tracking}",
+        source=f"{RETURN_LABEL_SOURCE}{tracking}",
         at=at,
         status=status,
         method=method,

@@ -16,7 +16,7 @@ def _lines(charges: "list[Charge]") -> list[list[object]]:
     return [
         [
             charge.charged_at.date().isoformat(),
-            charge.description,
+            charge.description_shown,
             charge.source_reference,
             charge.quantity,
             charge.amount,

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import BusinessAccount
@@ -250,6 +251,20 @@ class Charge(Taxed):
 
     def __str__(self) -> str:
         return f"{self.description} ({self.source_reference})"
+
+    @property
+    def description_shown(self) -> str:
+        """The description in the reader's language. The books keep a return label's in English
+        (returns.services.charges), so it is made again from the label's number; others are
+        shown as they were written."""
+        number = self.source_reference.removeprefix(RETURN_LABEL_SOURCE)
+        if self.kind == self.Kind.RETURN_LABEL and number != self.source_reference:
+            return gettext("Return label %(number)s") % {"number": number}
+        return self.description
+
+
+# A return label's charge names its source "label:<tracking number>".
+RETURN_LABEL_SOURCE = "label:"
 
 
 class InvoiceNumber(models.Model):

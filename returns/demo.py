@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import BusinessAccount, Contract
-from billing.models import Charge, PaymentMethod
+from billing.models import RETURN_LABEL_SOURCE, Charge, PaymentMethod
 from portal.demo import register_demo_seeder
 from portal.formatting import EASTERN
 from returns.models import (
@@ -132,13 +132,15 @@ def _labels_of_charges(
     account: BusinessAccount, policy: ReturnPolicy, now: datetime.datetime
 ) -> int:
     """A label, with its events, for each label charge of billing's demo history."""
-    charges = Charge.objects.filter(account=account, source_reference__startswith="label:")
+    charges = Charge.objects.filter(
+        account=account, source_reference__startswith=RETURN_LABEL_SOURCE
+    )
     known = set(
         ReturnLabel.objects.filter(account=account).values_list("tracking_number", flat=True)
     )
     labels, events = [], []
     for source, charged_at in charges.values_list("source_reference", "charged_at"):
-        number = source.removeprefix("label:")
+        number = source.removeprefix(RETURN_LABEL_SOURCE)
         if number in known:
             continue
         label, its_events = _label(account, policy, number, charged_at, now)

@@ -20,7 +20,7 @@ from billing.exceptions import (
     PaymentMethodNotFound,
     PaymentServiceUnavailable,
 )
-from billing.models import Charge
+from billing.models import RETURN_LABEL_SOURCE, Charge
 from outages.gate import FeatureClosed
 from returns.models import ReturnLabel, ReturnPolicy
 from returns.pricing import label_price
@@ -46,7 +46,7 @@ def charge_label(label: ReturnLabel) -> bool:
             account=label.account,
             description=description,
             amount=label_price(label.service),
-            source=f"label:{label.tracking_number}",
+            source=f"{RETURN_LABEL_SOURCE}{label.tracking_number}",
             kind=Charge.Kind.RETURN_LABEL,
             method_id=policy.payment_method_id,
             at=label.accepted_at,

@@ -738,6 +738,34 @@ def test_a_pdf_with_few_charges_lists_each_one_under_its_summary(client, books):
     assert "CSV" not in text
 
 
+def test_a_label_charge_is_named_in_the_readers_language_and_a_service_as_written(
+    client, books
+):
+    """The books keep a label charge's description in English; French readers see it in French
+    on the page, in the PDF and in the CSV."""
+    ChargeFactory.create(
+        account=books.commercial,
+        invoice=books.invoice,
+        kind=Charge.Kind.RETURN_LABEL,
+        description="Return label CA123456785CA",
+        source_reference="label:CA123456785CA",
+    )
+    signed_in(client, member(books, Right.CONSULT))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+
+    page = client.get(url("invoice", books.commercial, books.invoice.pk)).content.decode()
+    text = pdf_text(client.get(url("invoice_pdf", books.commercial, books.invoice.pk)))
+    rows = csv_rows(client.get(url("invoice_csv", books.commercial, books.invoice.pk)))
+
+    for shown in (page, text, "\n".join(",".join(row) for row in rows)):
+        assert "Étiquette de retour CA123456785CA" in shown
+        assert "Return label CA123456785CA" not in shown
+        assert "Return labels, September" in shown  # a service: as staff wrote it
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get(url("invoice", books.commercial, books.invoice.pk)).content.decode()
+    assert "Return label CA123456785CA" in english
+
+
 def csv_rows(response: HttpResponse) -> list[list[str]]:
     body = response.content.decode("utf-8")
     assert body.startswith("\ufeff")  # Excel reads the accents right
