@@ -290,6 +290,7 @@ def load(base_url: str, page_list: list[Page], args: argparse.Namespace) -> dict
             "errors": sum(run["errors"] for run in measured_runs),
             "ratio": statistics.mean(m["rps"] / max(b["rps"], 0.01) for b, m in runs),
             "yardstick_rps": statistics.mean(b["rps"] for b, _ in runs),
+            "yardstick_p99_ms": statistics.mean(b["p99_ms"] for b, _ in runs),
         }
         print(f"  {page.name:<28}{results[page.name]['rps']:>8.0f} req/s  "
               f"ratio {results[page.name]['ratio']:.2f}", flush=True)  # fmt: skip
