@@ -209,7 +209,9 @@ def remove_method(request: Any, account_id: int, method_id: int) -> HttpResponse
 def invoices(request: Any, account_id: int) -> HttpResponse:
     account = _account(request, account_id)
     today = timezone.localdate()
-    page = fragments.lazy_page(request, selectors.invoices_for(request.user, account), PAGE_SIZE)
+    page = fragments.lazy_page(
+        request, lambda: selectors.invoices_for(request.user, account), PAGE_SIZE
+    )
     context = {
         "account": account,
         "fragment_key": fragments.for_account(request, account.pk, today),
@@ -230,18 +232,24 @@ def _invoice(request: Any, account_id: int, invoice_id: int) -> tuple[BusinessAc
     return found.account, found
 
 
+def _lines(document: Invoice | Statement) -> Any:
+    """A document's charges, in the order it lists them."""
+    return document.charges.order_by("charged_at", "pk")
+
+
 @login_required
 @feature_required(Feature.INVOICES)
 @require_GET
 def invoice(request: Any, account_id: int, invoice_id: int) -> HttpResponse:
     account, found = _invoice(request, account_id, invoice_id)
-    lines = found.charges.order_by("charged_at", "pk")
     context = {
         "account": account,
         "fragment_key": fragments.for_account(request, account.pk, timezone.localdate()),
         "invoice": found,
-        "page": fragments.lazy_page(request, lines, LINES_PER_PAGE),
-        "payments": found.payments.select_related("payment_method").order_by("created_at"),
+        "page": fragments.lazy_page(request, lambda: _lines(found), LINES_PER_PAGE),
+        "payments": fragments.lazy(
+            lambda: found.payments.select_related("payment_method").order_by("created_at")
+        ),
         "days_past_due": selectors.days_past_due(found, timezone.localdate()),
         "held": _held(request, account),
     }
@@ -351,12 +359,11 @@ def _statement(request: Any, account_id: int, statement_id: int) -> Statement:
 @require_GET
 def statement(request: Any, account_id: int, statement_id: int) -> HttpResponse:
     found = _statement(request, account_id, statement_id)
-    lines = found.charges.order_by("charged_at", "pk")
     context = {
         "account": found.account,
         "fragment_key": fragments.for_account(request, found.account_id),
         "statement": found,
-        "page": fragments.lazy_page(request, lines, LINES_PER_PAGE),
+        "page": fragments.lazy_page(request, lambda: _lines(found), LINES_PER_PAGE),
     }
     return render(request, "billing/statement.html", context)
 

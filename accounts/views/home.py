@@ -33,8 +33,9 @@ def _with_rights(request: HttpRequest, accounts: Any) -> list[BusinessAccount]:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     """The accounts linked to the user, a page at a time."""
-    accounts = selectors.linked_accounts(user=request.user)
-    page = fragments.lazy_page(request, accounts, HOME_PAGE_SIZE)
+    page = fragments.lazy_page(
+        request, lambda: selectors.linked_accounts(user=request.user), HOME_PAGE_SIZE
+    )
     context = {
         "fragment_key": fragments.for_reader(request),
         "accounts": fragments.lazy(lambda: _with_rights(request, page.object_list)),

@@ -53,7 +53,7 @@ def users(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = rights.get_administered_account_or_404(request.user, account_id)
     lazy = fragments.lazy
     mine = lazy(lambda: rights.for_request(request).of(account))
-    page = fragments.lazy_page(request, selectors.account_users(account=account), PAGE_SIZE)
+    page = fragments.lazy_page(request, lambda: selectors.account_users(account=account), PAGE_SIZE)
     context = {
         "account": account,
         "fragment_key": fragments.for_account(request, account.pk),
@@ -403,7 +403,7 @@ def remove(request: SignedInRequest, account_id: int, link_id: int) -> HttpRespo
 @require_GET
 def audit_trail(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = rights.get_administered_account_or_404(request.user, account_id)
-    page = fragments.lazy_page(request, selectors.audit_trail(account=account), PAGE_SIZE)
+    page = fragments.lazy_page(request, lambda: selectors.audit_trail(account=account), PAGE_SIZE)
     context = {
         "account": account,
         "fragment_key": fragments.for_account(request, account.pk),

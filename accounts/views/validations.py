@@ -54,7 +54,7 @@ def to_validate(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = _account(request, account_id)
     summary = rights.for_request(request)
     page = fragments.lazy_page(
-        request, selectors.pending_requests(account=account), PENDING_PAGE_SIZE
+        request, lambda: selectors.pending_requests(account=account), PENDING_PAGE_SIZE
     )
     pending = fragments.lazy(lambda: _visible(request, account, page.object_list, summary))
     context = {

@@ -141,8 +141,9 @@ def policy_list(request: Any, account_id: int) -> HttpResponse:
     sort = request.GET.get("sort", DEFAULT_SORT)
     if sort not in SORTS:
         sort = DEFAULT_SORT
-    found = _policies(request, account).order_by(*SORTS[sort])
-    page = fragments.lazy_page(request, found, PAGE_SIZE)
+    page = fragments.lazy_page(
+        request, lambda: _policies(request, account).order_by(*SORTS[sort]), PAGE_SIZE
+    )
     lazy = fragments.lazy
     held = lazy(lambda: rights.for_request(request).of(account))
     context = {

@@ -738,9 +738,7 @@ def test_a_pdf_with_few_charges_lists_each_one_under_its_summary(client, books):
     assert "CSV" not in text
 
 
-def test_a_label_charge_is_named_in_the_readers_language_and_a_service_as_written(
-    client, books
-):
+def test_a_label_charge_is_named_in_the_readers_language_and_a_service_as_written(client, books):
     """The books keep a label charge's description in English; French readers see it in French
     on the page, in the PDF and in the CSV."""
     ChargeFactory.create(
