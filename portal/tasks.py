@@ -32,9 +32,8 @@ def send_email(*, subject: str, body: str, to: list[str], html: str = "") -> Non
 # A database restart breaks each worker child's kept connection: its first task then meets an
 # OperationalError before claiming anything, and is retried on a fresh connection.
 DATABASE_ERRORS = (OperationalError, InterfaceError)
-
-
-@shared_task(
+# The outbox's tasks: a database error retries the task (the claim keeps a row from going twice).
+outbox_task = shared_task(
     bind=True,
     autoretry_for=DATABASE_ERRORS,
     retry_backoff=2,
@@ -42,6 +41,9 @@ DATABASE_ERRORS = (OperationalError, InterfaceError)
     retry_jitter=False,
     max_retries=8,
 )
+
+
+@outbox_task
 def send_delivery(self: Task, delivery_id: int) -> bool:
     """Send one outbox row, at most once (portal.outbox.sending.send). True when sent now.
 
@@ -60,14 +62,7 @@ def send_delivery(self: Task, delivery_id: int) -> bool:
 BATCH_SECONDS = 20.0
 
 
-@shared_task(
-    bind=True,
-    autoretry_for=DATABASE_ERRORS,
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=False,
-    max_retries=8,
-)
+@outbox_task
 def send_deliveries(self: Task, delivery_ids: list[int]) -> int:
     """Send the outbox rows one transaction queued together, in order (see send_delivery).
     Returns how many were sent now. A database error retries the batch: the rows already sent
