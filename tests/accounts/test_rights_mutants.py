@@ -143,6 +143,20 @@ def test_preloading_reads_every_listed_account_in_one_query(django_assert_num_qu
         assert not held.is_administrator(link.account)
 
 
+def test_a_removed_link_gives_a_request_no_rights_on_its_account():
+    removed = AccountLinkFactory.create(right=V, is_administrator=True)
+    removed.status, removed.removed_at = AccountLink.Status.REMOVED, timezone.now()
+    removed.save(update_fields=["status", "removed_at"])
+    request = RequestFactory().get("/")
+    request.user = removed.user
+    held = rights.for_request(request)
+
+    held.preload([removed.account])
+
+    assert held.of(removed.account).highest is None
+    assert not held.can(C, removed.account) and not held.is_administrator(removed.account)
+
+
 def test_an_anonymous_request_preloads_nothing(django_assert_num_queries):
     account = AccountLinkFactory.create(right=V).account
     request = RequestFactory().get("/")
