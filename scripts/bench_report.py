@@ -109,8 +109,10 @@ def _fanout(figures: dict[str, Any]) -> list[str]:
         "## E-mail fan-out through the worker",
         "",
         f"{fan['count']:,} link-notice e-mails through the outbox and a Celery worker "
-        "(concurrency 2) on Redis, to a backend that counts each recipient, against as many "
-        "no-op tasks enqueued the same way.",
+        f"(concurrency {fan.get('worker_concurrency', 2)}, as the README runs it) on Redis, to a "
+        "backend that counts each recipient, against as many no-op tasks enqueued the same way "
+        "(one `delay` each, on the same worker). The e-mails are queued in one transaction, as "
+        "a fan-out is, and go to the worker in batches of up to 20.",
         "",
         "| e-mails/s | no-op tasks/s | ratio (target ≥ 0.50) | recipients | sent twice |",
         "|---:|---:|---:|---:|---:|",
