@@ -25,6 +25,7 @@ Applying an event to its label:
 
 import datetime
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -218,15 +219,18 @@ def _moment(value: Any) -> datetime.datetime | None:
     return moment.astimezone(datetime.UTC)
 
 
-def apply_pending_events() -> int:
+def apply_pending_events(*, seconds: float | None = None) -> int:
     """Apply the stored events not applied yet, unless tracking ingestion is closed; returns how
     many were applied.
 
     Each label is applied in its own transaction, its row locked with SKIP LOCKED: two runs at
     once (the beat job and a request) share the work and never apply an event twice. A label whose
     events fail (a bug, the database) is logged and left for the next run; the others go on.
+    With `seconds`, no label is started once they have passed (one label at least): the rest is
+    left for the next run, between two labels rather than inside one.
     """
-    applied = 0
+    deadline = None if seconds is None else time.monotonic() + seconds
+    applied = tried = 0
     after = 0
     while True:
         if not gate.is_open(Feature.TRACKING_INGESTION):
@@ -242,11 +246,18 @@ def apply_pending_events() -> int:
         for label_id in label_ids:
             if not gate.is_open(Feature.TRACKING_INGESTION):
                 return applied
+            if tried and deadline is not None and time.monotonic() > deadline:
+                return applied
+            tried += 1
             try:
                 applied += _apply_label(label_id)
             except Exception:
                 logger.exception("the tracking events of label %s could not be applied", label_id)
         after = label_ids[-1]
+
+
+def events_pending() -> bool:
+    return TrackingEvent.objects.filter(applied_at__isnull=True).exists()
 
 
 def _apply_label(label_id: int) -> int:

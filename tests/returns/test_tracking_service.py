@@ -351,3 +351,36 @@ def test_the_task_applies_what_is_pending_and_says_how_many(gateway):
     )
     assert tasks.apply_pending_events.delay().get() == 2
     assert tasks.apply_pending_events.delay().get() == 0
+
+
+# --- a run's time budget ----------------------------------------------------------------------
+
+
+def in_transit_events(count: int) -> list[TrackingEvent]:
+    return [EventFactory.create(kind=TrackingEvent.Kind.IN_TRANSIT) for _ in range(count)]
+
+
+def test_a_run_past_its_time_stops_between_labels_and_the_next_applies_the_rest():
+    events = in_transit_events(3)
+
+    assert apply_pending_events(seconds=0) == 1  # one label at least, then no new one
+
+    assert TrackingEvent.objects.filter(applied_at__isnull=True).count() == 2
+    assert apply_pending_events() == 2
+    assert all(
+        event.applied_at for event in TrackingEvent.objects.filter(pk__in=[e.pk for e in events])
+    )
+
+
+def test_the_job_stopped_for_time_hands_the_rest_to_a_run_of_its_own(monkeypatch):
+    in_transit_events(2)
+    handed: list[bool] = []
+    monkeypatch.setattr(tasks, "APPLY_SECONDS", 0.0)
+    monkeypatch.setattr(tasks.apply_pending_events, "delay", lambda: handed.append(True))
+
+    assert tasks.apply_pending_events() == 1
+    assert handed == [True]
+
+    handed.clear()
+    assert tasks.apply_pending_events() == 1  # the last label: nothing is left to hand over
+    assert handed == []
