@@ -39,6 +39,7 @@ from billing.models import (
     Payment,
     PaymentMethod,
     Statement,
+    return_label_description,
 )
 from billing.money import ZERO
 from billing.services.cards import gateway_customer
@@ -202,7 +203,7 @@ def _label_charge(
     tracking = tracking_number((int(account.customer_number) % 100) * 10**6 + number)
     return _priced(
         account,
-        description=f"Return label {tracking}",
+        description=return_label_description(tracking),
         amount=price,
         source=f"{RETURN_LABEL_SOURCE}{tracking}",
         at=at,

@@ -259,12 +259,17 @@ class Charge(Taxed):
         shown as they were written."""
         number = self.source_reference.removeprefix(RETURN_LABEL_SOURCE)
         if self.kind == self.Kind.RETURN_LABEL and number != self.source_reference:
-            return gettext("Return label %(number)s") % {"number": number}
+            return return_label_description(number)
         return self.description
 
 
 # A return label's charge names its source "label:<tracking number>".
 RETURN_LABEL_SOURCE = "label:"
+
+
+def return_label_description(number: str) -> str:
+    """A return label's charge, in the active language (the books write it in English)."""
+    return gettext("Return label %(number)s") % {"number": number}
 
 
 class InvoiceNumber(models.Model):

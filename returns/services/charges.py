@@ -10,7 +10,6 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from billing import services as billing
@@ -20,7 +19,7 @@ from billing.exceptions import (
     PaymentMethodNotFound,
     PaymentServiceUnavailable,
 )
-from billing.models import RETURN_LABEL_SOURCE, Charge
+from billing.models import RETURN_LABEL_SOURCE, Charge, return_label_description
 from outages.gate import FeatureClosed
 from returns.models import ReturnLabel, ReturnPolicy
 from returns.pricing import label_price
@@ -40,7 +39,7 @@ def charge_label(label: ReturnLabel) -> bool:
         return True
     policy = ReturnPolicy.objects.select_for_update().get(pk=label.policy_id)
     with override("en"):  # the charge's description is the books' language
-        description = _("Return label %(number)s") % {"number": label.tracking_number}
+        description = return_label_description(label.tracking_number)
     try:
         billing.charge_for(
             account=label.account,

@@ -192,12 +192,9 @@ def test_a_rolled_back_savepoint_does_not_lose_the_renewal_of_later_changes(
     django_capture_on_commit_callbacks,
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
-        try:
-            with transaction.atomic():
-                fragments.changed("account:1")  # its callback goes with the savepoint
-                raise RuntimeError
-        except RuntimeError:
-            pass
+        with pytest.raises(RuntimeError), transaction.atomic():
+            fragments.changed("account:1")  # its callback goes with the savepoint
+            raise RuntimeError
         fragments.changed("account:2")
         held = fragments.generation("account:2")
 
