@@ -31,10 +31,12 @@ database down no service can write anyway, so `ensure_open` letting a write thro
 nothing.
 """
 
+import bisect
 import contextlib
 import datetime
 import functools
 import logging
+import operator
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -78,6 +80,9 @@ class InterruptionSpan:
         return self.starts_at <= moment < self.ends_at
 
 
+_START = operator.attrgetter("starts_at")
+
+
 @dataclass(frozen=True)
 class WindowSummary:
     pk: int
@@ -93,6 +98,22 @@ class Snapshot:
     windows: tuple[WindowSummary, ...]
     generation: str = ""
     built_at: float = 0.0  # time.time() when read from the database: its age, in any process
+
+    def spans_closing(self, feature: str, *, write: bool) -> tuple[InterruptionSpan, ...]:
+        """The spans that close `feature` for writing (`write`) or for reading, whenever they
+        are, by start: found by key, since every request asks several times (reading all spans
+        each time cost most of a check with a hundred windows ahead)."""
+        return self._closing.get((feature, write), ())
+
+    @functools.cached_property
+    def _closing(self) -> dict[tuple[str, bool], tuple[InterruptionSpan, ...]]:
+        closing: dict[tuple[str, bool], list[InterruptionSpan]] = {}
+        for span in self.spans:
+            for feature in span.features:
+                closing.setdefault((feature, True), []).append(span)
+                if not span.read_only:
+                    closing.setdefault((feature, False), []).append(span)
+        return {key: tuple(sorted(spans, key=_START)) for key, spans in closing.items()}
 
 
 @dataclass(frozen=True)
@@ -342,21 +363,28 @@ def closure_for(
     Reading (`write=False`) stays open under read-only interruptions. Overlapping interruptions
     of one capability are merged, so `until` is when it really opens again.
     """
+    if feature not in FEATURES:
+        raise ValueError(f"{feature!r} is not a Feature")
+    matching = snapshot().spans_closing(feature, write=write)
+    if not matching:
+        return None
     moment = at or timezone.now()
-    feature = Feature(feature)
-    matching = [
-        span
-        for span in snapshot().spans
-        if feature in span.features and (write or not span.read_only)
-    ]
-    active = [span for span in matching if span.covers(moment)]
+    # Only the spans started by then can be under way: the windows ahead are skipped unread.
+    started = matching[: bisect.bisect_right(matching, moment, key=_START)]
+    active = [span for span in started if moment < span.ends_at]
     if not active:
         return None
-    return Closure(feature=feature, until=_merged_end(active, matching), spans=tuple(active))
+    return Closure(
+        feature=Feature(feature), until=_merged_end(active, matching), spans=tuple(active)
+    )
+
+
+# A set lookup: Feature(value) costs a tenth of a check.
+FEATURES = frozenset(Feature.values)
 
 
 def _merged_end(
-    active: Iterable[InterruptionSpan], candidates: list[InterruptionSpan]
+    active: Iterable[InterruptionSpan], candidates: Iterable[InterruptionSpan]
 ) -> datetime.datetime:
     until = max(span.ends_at for span in active)
     extended = True

@@ -61,6 +61,30 @@ def test_read_only_interruption_keeps_reading_open():
     assert not gate.is_open(Feature.INVOICES, write=True)
 
 
+def test_a_feature_is_asked_by_its_value_too_and_an_unknown_one_is_refused():
+    closing(Feature.INVOICES)
+
+    closure = gate.closure_for("invoices", write=False)
+
+    assert closure is not None
+    assert closure.feature is Feature.INVOICES
+    with pytest.raises(ValueError, match="not a Feature"):
+        gate.is_open("invoicez")
+
+
+def test_a_read_only_and_a_full_interruption_close_reading_until_the_full_one_ends():
+    now = timezone.now()
+    closing(Feature.INVOICES, scope=Interruption.Scope.WRITES, ends_at=now + 3 * HOUR)
+    full = closing(Feature.INVOICES, ends_at=now + HOUR)
+
+    reading = gate.closure_for(Feature.INVOICES, write=False)
+    writing = gate.closure_for(Feature.INVOICES, write=True)
+
+    assert reading is not None and reading.until == full.ends_at
+    assert not reading.read_only
+    assert writing is not None and writing.until == now + 3 * HOUR
+
+
 def test_cancelled_window_closes_nothing():
     closing(Feature.REGISTRATION, cancelled_at=timezone.now())
 
