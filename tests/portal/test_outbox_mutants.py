@@ -553,8 +553,8 @@ def test_a_twin_queued_meanwhile_is_returned_and_the_callers_transaction_goes_on
     twin: list[Delivery] = []
 
     def twin_first(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        # Just before our insert's savepoint, another request queues the same message.
-        if sql.startswith("SAVEPOINT") and not twin:
+        # Just before our insert, another request queues the same message.
+        if sql.startswith("INSERT") and '"portal_delivery"' in sql and not twin:
             twin.append(Delivery())
             twin[0] = queue(recipient, account, key="twin:1")
         return execute(sql, params, many, context)
