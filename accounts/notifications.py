@@ -12,11 +12,12 @@ The outbox keeps the sending state (pending, sent, failed, attempts, last error)
 message at most once (its dedupe key: one per notice, one per link).
 """
 
+import datetime
 from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts import removal_links
 from accounts.models import AccountLink, LinkNotice
@@ -69,21 +70,37 @@ _NOTICE_FIELDS = (
 
 
 def link_notice_context(delivery: Delivery) -> dict[str, Any]:
-    """Stamp the notice sent now and build its e-mail (the outbox runs this in a transaction
-    committed before sending, with the contact's language active).
+    """Stamp the notice sent now and build its e-mail (see link_notice_contexts)."""
+    return link_notice_contexts([delivery])[0]
 
-    Raises Undeliverable when the notice is gone (its link was deleted).
+
+def link_notice_contexts(deliveries: list[Delivery]) -> list[dict[str, Any]]:
+    """Stamp the notices sent now and build their e-mails, each in its contact's language, with
+    one read and one write for all (the outbox runs this in a transaction committed before
+    sending).
+
+    Raises Undeliverable when a notice is gone (its link was deleted).
     """
-    try:
-        notice = (
-            LinkNotice.objects.select_related("link__user", "link__account")
-            .only(*_NOTICE_FIELDS)
-            .get(pk=delivery.facts.get("notice_id"))
-        )
-    except LinkNotice.DoesNotExist:
-        raise Undeliverable("The link notice no longer exists.") from None
-    sent_at = notice.sent_at = timezone.now()
-    notice.save(update_fields=["sent_at"])
+    wanted = [delivery.facts.get("notice_id") for delivery in deliveries]
+    notices = (
+        LinkNotice.objects.select_related("link__user", "link__account")
+        .only(*_NOTICE_FIELDS)
+        .in_bulk([pk for pk in wanted if isinstance(pk, int)])
+    )
+    if any(pk not in notices for pk in wanted):
+        raise Undeliverable("The link notice no longer exists.")
+    sent_at = timezone.now()
+    LinkNotice.objects.filter(pk__in=list(notices)).update(sent_at=sent_at)
+    contexts = []
+    for delivery, pk in zip(deliveries, wanted, strict=True):
+        notice = notices[pk]
+        notice.sent_at = sent_at
+        with translation.override(delivery.language):
+            contexts.append(_link_notice_context(notice, sent_at))
+    return contexts
+
+
+def _link_notice_context(notice: LinkNotice, sent_at: datetime.datetime) -> dict[str, Any]:
     link = notice.link
     return {
         "notice": notice,
@@ -126,6 +143,7 @@ def register() -> None:
             channel=Delivery.Channel.EMAIL,
             template_prefix="accounts/email/link_notice",
             context=link_notice_context,
+            contexts=link_notice_contexts,
             feature=Feature.ACCOUNT_LINKING,
         )
     )

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from portal.models import Delivery
 
 ContextBuilder = Callable[["Delivery"], dict[str, Any]]
+GroupContextBuilder = Callable[[list["Delivery"]], list[dict[str, Any]]]
 FeatureOf = Callable[["Delivery"], str | None]
 
 
@@ -38,6 +39,10 @@ class MessageKind:
       when the context or the rendering fails) and with the recipient's language active, so it
       may write (e.g. make a temporary password and save its hash) and format times in that
       language. Raise `portal.outbox.Undeliverable` to fail the row for good.
+    - `contexts`: optional, the contexts of several rows of the kind claimed together, in their
+      order, each as `context` would build it: one read and one write for all where `context`
+      made them per row (a large fan-out's costliest step). It sets each row's language itself.
+      When it raises, each row of the group goes through `context` on its own.
     - `feature`: the gate feature the message belongs to, or a callable(delivery) returning it
       (e.g. read from facts), or None. While it is closed the row waits until the closure ends
       (or the feature reopens), with no attempt counted.
@@ -52,6 +57,7 @@ class MessageKind:
     channel: str
     template_prefix: str
     context: ContextBuilder = facts_only
+    contexts: GroupContextBuilder | None = None
     feature: str | FeatureOf | None = None
     after_send: Callable[["Delivery"], None] | None = None
     finish_email: Callable[["Delivery", "EmailMultiAlternatives", dict[str, Any]], None] | None = (

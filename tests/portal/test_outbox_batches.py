@@ -99,14 +99,28 @@ def test_a_batch_sends_each_row_once_and_a_redelivered_batch_sends_nothing_again
     assert set(Delivery.objects.values_list("status", flat=True)) == {Status.SENT}
 
 
-def test_a_batch_past_its_time_sends_one_row_and_hands_the_rest_to_a_task_of_its_own(
+def test_a_batch_past_its_time_sends_one_group_and_hands_the_rest_to_a_task_of_its_own(
     broker, monkeypatch
 ):
     monkeypatch.setattr(tasks, "BATCH_SECONDS", 0.0)
-    rows = [queue(n).pk for n in range(3)]
+    monkeypatch.setattr(tasks, "CLAIM_TOGETHER", 2)
+    rows = [queue(n).pk for n in range(5)]
 
-    assert tasks.send_deliveries.apply(args=(rows,)).get() == 1
+    assert tasks.send_deliveries.apply(args=(rows,)).get() == 2
 
-    assert [message.to[0] for message in mail.outbox] == ["user0@business.example"]
-    assert broker == [("batch", rows[1:])]
-    assert Delivery.objects.get(pk=rows[1]).status == Status.PENDING
+    assert [message.to[0] for message in mail.outbox] == [
+        "user0@business.example",
+        "user1@business.example",
+    ]
+    assert broker == [("batch", rows[2:])]
+    assert Delivery.objects.get(pk=rows[2]).status == Status.PENDING
+
+
+def test_a_batch_within_its_time_sends_every_group(broker, monkeypatch):
+    monkeypatch.setattr(tasks, "CLAIM_TOGETHER", 2)
+    rows = [queue(n).pk for n in range(5)]
+
+    assert tasks.send_deliveries.apply(args=(rows,)).get() == 5
+
+    assert len(mail.outbox) == 5
+    assert broker == []
