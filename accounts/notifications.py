@@ -71,10 +71,10 @@ _NOTICE_FIELDS = (
 
 def link_notice_context(delivery: Delivery) -> dict[str, Any]:
     """Stamp the notice sent now and build its e-mail (see link_notice_contexts)."""
-    return link_notice_contexts([delivery])[0]
+    return link_notice_contexts([delivery])[delivery.pk]
 
 
-def link_notice_contexts(deliveries: list[Delivery]) -> list[dict[str, Any]]:
+def link_notice_contexts(deliveries: list[Delivery]) -> dict[int, dict[str, Any]]:
     """Stamp the notices sent now and build their e-mails, each in its contact's language, with
     one read and one write for all (the outbox runs this in a transaction committed before
     sending).
@@ -85,18 +85,18 @@ def link_notice_contexts(deliveries: list[Delivery]) -> list[dict[str, Any]]:
     notices = (
         LinkNotice.objects.select_related("link__user", "link__account")
         .only(*_NOTICE_FIELDS)
-        .in_bulk([pk for pk in wanted if isinstance(pk, int)])
+        .in_bulk(wanted)
     )
     if any(pk not in notices for pk in wanted):
         raise Undeliverable("The link notice no longer exists.")
     sent_at = timezone.now()
     LinkNotice.objects.filter(pk__in=list(notices)).update(sent_at=sent_at)
-    contexts = []
-    for delivery, pk in zip(deliveries, wanted, strict=True):
-        notice = notices[pk]
-        notice.sent_at = sent_at
+    contexts = {}
+    for delivery in deliveries:
         with translation.override(delivery.language):
-            contexts.append(_link_notice_context(notice, sent_at))
+            contexts[delivery.pk] = _link_notice_context(
+                notices[delivery.facts["notice_id"]], sent_at
+            )
     return contexts
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from portal.models import Delivery
 
 ContextBuilder = Callable[["Delivery"], dict[str, Any]]
-GroupContextBuilder = Callable[[list["Delivery"]], list[dict[str, Any]]]
+GroupContextBuilder = Callable[[list["Delivery"]], dict[int, dict[str, Any]]]
 FeatureOf = Callable[["Delivery"], str | None]
 
 
@@ -39,8 +39,8 @@ class MessageKind:
       when the context or the rendering fails) and with the recipient's language active, so it
       may write (e.g. make a temporary password and save its hash) and format times in that
       language. Raise `portal.outbox.Undeliverable` to fail the row for good.
-    - `contexts`: optional, the contexts of several rows of the kind claimed together, in their
-      order, each as `context` would build it: one read and one write for all where `context`
+    - `contexts`: optional, the contexts of several rows of the kind claimed together, by the
+      rows' pk, each as `context` would build it: one read and one write for all where `context`
       made them per row (a large fan-out's costliest step). It sets each row's language itself.
       When it raises, each row of the group goes through `context` on its own.
     - `feature`: the gate feature the message belongs to, or a callable(delivery) returning it

@@ -15,6 +15,11 @@ A worker killed between claim and mark leaves the row SENDING; the sweeper turns
 after PORTAL_OUTBOX_SENDING_TIMEOUT and staff see it (the provider may or may not have taken
 it). An UNKNOWN row is never resent automatically; staff's "Send again" resends it.
 
+Rows queued together are sent in small groups (`send_together`): one CLAIM, one commit and one
+MARK for the group, each row's message still sent at most once; a row that cannot go with the
+others (held, unknown kind, no message) sends the group one row at a time. The price: a worker
+killed mid-group leaves the whole group UNKNOWN, sent or not.
+
 Errors: every failed try is an attempt, recorded by type and a short message (never the
 message itself). Permanent errors (a refused recipient or address, `Undeliverable`) fail the
 row at once; others put it back to PENDING with `next_attempt_at` = now + 60 s x 2^(tries-1),
@@ -128,29 +133,27 @@ def _claim_and_prepare_together(delivery_ids: list[int], now: datetime.datetime)
 
 
 def _prepare_group(claimed: list[Delivery]) -> list[Prepared]:
-    kinds = [kind_for(delivery.kind) for delivery in claimed]
-    for delivery, kind in zip(claimed, kinds, strict=True):
+    rows = [(delivery, kind_for(delivery.kind)) for delivery in claimed]
+    for delivery, kind in rows:
         _raise_if_held(delivery, kind)
-    contexts = _group_contexts(claimed, kinds)
+    contexts = _group_contexts(rows)
     return [
-        (delivery, kind, _render(delivery, kind, contexts[delivery.pk]))
-        for delivery, kind in zip(claimed, kinds, strict=True)
+        (delivery, kind, _render(delivery, kind, contexts[delivery.pk])) for delivery, kind in rows
     ]
 
 
-def _group_contexts(claimed: list[Delivery], kinds: list[MessageKind]) -> dict[int, dict[str, Any]]:
+def _group_contexts(rows: list[tuple[Delivery, MessageKind]]) -> dict[int, dict[str, Any]]:
     """Each row's context by pk: the rows of a kind with `contexts` built together."""
     contexts: dict[int, dict[str, Any]] = {}
     together: dict[str, list[Delivery]] = {}
-    for delivery, kind in zip(claimed, kinds, strict=True):
+    for delivery, kind in rows:
         if kind.contexts is None:
             with translation.override(delivery.language):
                 contexts[delivery.pk] = kind.context(delivery)
         else:
             together.setdefault(kind.name, []).append(delivery)
-    for name, rows in together.items():
-        built = kind_for(name).contexts(rows)  # type: ignore[misc]
-        contexts.update(zip((row.pk for row in rows), built, strict=True))
+    for name, deliveries in together.items():
+        contexts.update(kind_for(name).contexts(deliveries))  # type: ignore[misc]
     return contexts
 
 
@@ -332,14 +335,11 @@ def _mark_all_sent(delivered: list[tuple[Delivery, MessageKind]]) -> None:
     after_send (all claimed at the same moment), each of the others in its own transaction."""
     plain = [delivery for delivery, kind in delivered if kind.after_send is None]
     if plain:
-        now = timezone.now()
         Delivery.objects.filter(
             pk__in=[delivery.pk for delivery in plain],
             claimed_at=plain[0].claimed_at,
             status__in=[Status.SENDING, Status.UNKNOWN],
-        ).update(status=Status.SENT, sent_at=now)
-        for delivery in plain:
-            delivery.status, delivery.sent_at = Status.SENT, now
+        ).update(status=Status.SENT, sent_at=timezone.now())
     for delivery, kind in delivered:
         if kind.after_send is not None:
             _mark_sent(delivery, kind)

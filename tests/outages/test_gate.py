@@ -85,6 +85,21 @@ def test_a_read_only_and_a_full_interruption_close_reading_until_the_full_one_en
     assert writing is not None and writing.until == now + 3 * HOUR
 
 
+def test_a_window_ahead_saved_first_does_not_join_the_one_under_way():
+    now = timezone.now()
+    ahead = closing(Feature.INVOICES, starts_at=now + 5 * HOUR, ends_at=now + 6 * HOUR)
+    current = closing(Feature.INVOICES, starts_at=now - HOUR, ends_at=now + HOUR)
+
+    closure = gate.closure_for(Feature.INVOICES)
+
+    assert closure is not None
+    assert closure.spans == (gate.snapshot().spans_closing("invoices", write=True)[0],)
+    assert [span.pk for span in closure.spans] == [current.pk]
+    assert closure.until == current.ends_at
+    assert gate.is_open(Feature.INVOICES, at=ahead.starts_at - SECOND)
+    assert not gate.is_open(Feature.INVOICES, at=ahead.starts_at)
+
+
 def test_cancelled_window_closes_nothing():
     closing(Feature.REGISTRATION, cancelled_at=timezone.now())
 

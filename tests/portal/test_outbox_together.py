@@ -136,6 +136,23 @@ def test_a_refused_recipient_fails_its_row_alone(scripted_backends):
     assert Delivery.objects.get(pk=rows[0].pk).last_error.startswith("AnymailRecipientsRefused")
 
 
+def test_a_row_the_sweeper_turned_unknown_meanwhile_is_still_marked_sent():
+    rows = notices(2)
+    fired: list[bool] = []
+
+    def swept(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        marking = sql.startswith('UPDATE "portal_delivery"') and Status.SENT in (params or ())
+        if marking and not fired:
+            fired.append(True)
+            Delivery.objects.filter(pk=rows[0].pk).update(status=Status.UNKNOWN)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(swept):
+        assert sending.send_together(ids(rows)) == 2
+
+    assert fired and statuses(rows) == [Status.SENT, Status.SENT]
+
+
 def test_a_kind_with_an_after_send_is_marked_with_it_beside_the_group():
     rows = notices(2)
     message = queue_email(
