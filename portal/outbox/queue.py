@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import signals
 from django.db.models.constants import OnConflict
 from django.utils import timezone
 
@@ -100,6 +101,7 @@ def _insert_unless_queued(delivery: "Delivery") -> bool:
 
     fields = [field for field in Delivery._meta.concrete_fields if not field.primary_key]
     rows = Delivery.objects.all()
+    signals.pre_save.send(Delivery, instance=delivery, raw=False, using=rows.db, update_fields=None)
     returned = rows._insert(  # type: ignore[attr-defined]
         [delivery],
         fields=fields,
@@ -110,6 +112,10 @@ def _insert_unless_queued(delivery: "Delivery") -> bool:
         return False
     delivery.pk = returned[0][0]
     delivery._state.adding, delivery._state.db = False, rows.db
+    # As Model.save would: whoever listens to Delivery sees the row created.
+    signals.post_save.send(
+        Delivery, instance=delivery, created=True, raw=False, using=rows.db, update_fields=None
+    )
     return True
 
 

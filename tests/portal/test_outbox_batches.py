@@ -124,3 +124,31 @@ def test_a_batch_within_its_time_sends_every_group(broker, monkeypatch):
 
     assert len(mail.outbox) == 5
     assert broker == []
+
+
+def test_a_row_queued_sends_the_model_signals_and_its_twin_sends_none(broker):
+    from django.db.models.signals import post_save, pre_save
+
+    heard: list[tuple[str, bool | None, int | None]] = []
+
+    def before(sender: Any, instance: Delivery, **kwargs: Any) -> None:
+        heard.append(("pre_save", None, instance.pk))
+
+    def after(sender: Any, instance: Delivery, created: bool, **kwargs: Any) -> None:
+        heard.append(("post_save", created, instance.pk))
+
+    pre_save.connect(before, sender=Delivery, dispatch_uid="heard-before")
+    post_save.connect(after, sender=Delivery, dispatch_uid="heard-after")
+    try:
+        first = queue(1)
+        twin = queue_email(
+            kind=REMOVED, to=first.address, language="en", facts={}, dedupe_key=first.dedupe_key
+        )
+        assert twin.pk == first.pk  # found, not created
+    finally:
+        pre_save.disconnect(sender=Delivery, dispatch_uid="heard-before")
+        post_save.disconnect(sender=Delivery, dispatch_uid="heard-after")
+
+    assert heard[0] == ("pre_save", None, None)
+    assert heard[1] == ("post_save", True, first.pk)
+    assert [name for name, _created, _pk in heard].count("post_save") == 1
