@@ -4,8 +4,9 @@ whose message cannot be made sends the group one row at a time, so no row's trou
 another's; a provider's refusal fails its row alone. Link notices build their contexts together,
 each in its contact's language."""
 
+import contextlib
 import datetime
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from anymail.exceptions import AnymailRecipientsRefused
@@ -35,6 +36,33 @@ def notices(count: int, **fields: object) -> list[Delivery]:
         notifications.queue_link_notice(LinkNoticeFactory.create(sent_at=None, **fields))
         for _ in range(count)
     ]
+
+
+def welcome(key: str) -> Delivery:
+    """allauth's message, queued finished: a kind without group contexts, with an after_send."""
+    return queue_email(
+        kind="allauth.message",
+        to="sophie@mapleleaf.example",
+        language="en",
+        facts={"subject": "Welcome", "body": "Hello.", "html": ""},
+        dedupe_key=key,
+    )
+
+
+@contextlib.contextmanager
+def just_before_the_mark(change: Callable[[], object]) -> Iterator[list[bool]]:
+    """Run `change` once, just before the group's mark; yields whether it ran."""
+    fired: list[bool] = []
+
+    def wrapper(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        marking = sql.startswith('UPDATE "portal_delivery"') and Status.SENT in (params or ())
+        if marking and not fired:
+            fired.append(True)
+            change()
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        yield fired
 
 
 def ids(rows: list[Delivery]) -> list[int]:
@@ -93,13 +121,7 @@ def linking_closed() -> Iterator[None]:
 
 def test_a_row_the_gate_holds_waits_without_a_try_and_the_others_of_its_group_go(linking_closed):
     held = notices(1)[0]
-    allowed = queue_email(
-        kind="allauth.message",
-        to="sophie@mapleleaf.example",
-        language="en",
-        facts={"subject": "Welcome", "body": "Hello.", "html": ""},
-        dedupe_key="allauth:together",
-    )
+    allowed = welcome("allauth:together")
 
     assert sending.send_together([held.pk, allowed.pk]) == 1
 
@@ -138,16 +160,10 @@ def test_a_refused_recipient_fails_its_row_alone(scripted_backends):
 
 def test_a_row_the_sweeper_turned_unknown_meanwhile_is_still_marked_sent():
     rows = notices(2)
-    fired: list[bool] = []
 
-    def swept(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-        marking = sql.startswith('UPDATE "portal_delivery"') and Status.SENT in (params or ())
-        if marking and not fired:
-            fired.append(True)
-            Delivery.objects.filter(pk=rows[0].pk).update(status=Status.UNKNOWN)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(swept):
+    with just_before_the_mark(
+        lambda: Delivery.objects.filter(pk=rows[0].pk).update(status=Status.UNKNOWN)
+    ) as fired:
         assert sending.send_together(ids(rows)) == 2
 
     assert fired and statuses(rows) == [Status.SENT, Status.SENT]
@@ -155,13 +171,7 @@ def test_a_row_the_sweeper_turned_unknown_meanwhile_is_still_marked_sent():
 
 def test_a_kind_with_an_after_send_is_marked_with_it_beside_the_group():
     rows = notices(2)
-    message = queue_email(
-        kind="allauth.message",
-        to="sophie@mapleleaf.example",
-        language="en",
-        facts={"subject": "Welcome", "body": "Hello.", "html": ""},
-        dedupe_key="allauth:after-send",
-    )
+    message = welcome("allauth:after-send")
 
     assert sending.send_together([*ids(rows), message.pk]) == 3
 
@@ -181,18 +191,11 @@ def test_each_notice_of_a_group_speaks_its_contacts_language():
 
 def test_a_row_claimed_again_meanwhile_is_not_marked_by_the_group():
     rows = notices(2)
-    fired: list[bool] = []
 
-    def claimed_elsewhere(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-        # Just before the group's mark, the first row is swept and another worker's claim
-        # replaces ours: our mark must leave it to that worker.
-        marking = sql.startswith('UPDATE "portal_delivery"') and Status.SENT in (params or ())
-        if marking and not fired:
-            fired.append(True)
-            Delivery.objects.filter(pk=rows[0].pk).update(claimed_at=NOW - MINUTE)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(claimed_elsewhere):
+    # The first row is swept and another worker's claim replaces ours: our mark leaves it be.
+    with just_before_the_mark(
+        lambda: Delivery.objects.filter(pk=rows[0].pk).update(claimed_at=NOW - MINUTE)
+    ) as fired:
         assert sending.send_together(ids(rows)) == 2
 
     assert fired and statuses(rows) == [Status.SENDING, Status.SENT]
