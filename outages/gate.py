@@ -386,13 +386,13 @@ FEATURES = frozenset(Feature.values)
 def _merged_end(
     active: Iterable[InterruptionSpan], candidates: Iterable[InterruptionSpan]
 ) -> datetime.datetime:
+    """The end of the interruptions under way and of those that follow on without a gap.
+    `candidates` come by start, so one pass finds a whole chain: a span that starts after the
+    end found so far is followed only by spans that start later still."""
     until = max(span.ends_at for span in active)
-    extended = True
-    while extended:
-        extended = False
-        for span in candidates:
-            if span.starts_at <= until < span.ends_at:
-                until, extended = span.ends_at, True
+    for span in candidates:
+        if span.starts_at <= until < span.ends_at:
+            until = span.ends_at
     return until
 
 

@@ -107,7 +107,8 @@ def send_together(delivery_ids: list[int]) -> int:
     """
     try:
         prepared = _claim_and_prepare_together(delivery_ids, timezone.now())
-    except _OneByOne:
+    except _OneByOne as group:
+        logger.info("outbox: %d rows sent one by one (%r)", len(delivery_ids), group.__cause__)
         return sum(send(delivery_id) for delivery_id in delivery_ids)
     delivered = [
         (delivery, kind) for delivery, kind, message in prepared if _delivered(delivery, message)

@@ -100,6 +100,39 @@ def test_a_window_ahead_saved_first_does_not_join_the_one_under_way():
     assert not gate.is_open(Feature.INVOICES, at=ahead.starts_at)
 
 
+def test_a_chain_of_interruptions_saved_out_of_order_is_merged_to_its_last_end():
+    now = timezone.now()
+    window = MaintenanceWindowFactory.create(starts_at=now - HOUR, ends_at=now + 9 * HOUR)
+    for start, end in [(5, 8), (-1, 2), (7, 9), (1, 4), (3, 6)]:  # each overlaps the one before
+        InterruptionFactory.create(
+            window=window, starts_at=now + start * HOUR, ends_at=now + end * HOUR
+        )
+
+    closure = gate.closure_for(Feature.REGISTRATION)
+
+    assert closure is not None and closure.until == now + 9 * HOUR
+
+
+def test_a_feature_nothing_closes_has_no_spans():
+    closing(Feature.INVOICES)
+
+    assert gate.snapshot().spans_closing(Feature.REGISTRATION, write=True) == ()
+    assert gate.snapshot().spans_closing(Feature.INVOICES, write=False) != ()
+
+
+def test_the_state_token_names_the_generation_and_the_interruptions_under_way():
+    now = timezone.now().replace(microsecond=0)
+    half = HOUR / 2
+    first = closing(Feature.INVOICES, starts_at=now, ends_at=now + HOUR)
+    second = closing(Feature.REGISTRATION, starts_at=now + half, ends_at=now + 2 * HOUR)
+    generation = gate.snapshot().generation
+
+    assert gate.state_token(now - SECOND) == f"{generation}:"
+    assert gate.state_token(now) == f"{generation}:{first.pk}"
+    assert gate.state_token(now + half) == f"{generation}:{first.pk},{second.pk}"
+    assert gate.state_token(now + HOUR) == f"{generation}:{second.pk}"
+
+
 def test_cancelled_window_closes_nothing():
     closing(Feature.REGISTRATION, cancelled_at=timezone.now())
 

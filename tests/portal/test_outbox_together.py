@@ -5,7 +5,9 @@ another's; a provider's refusal fails its row alone. Link notices build their co
 each in its contact's language."""
 
 import contextlib
+import dataclasses
 import datetime
+import logging
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -14,13 +16,14 @@ from django.core import mail
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from accounts import notifications
-from accounts.models import LinkNotice
+from accounts.models import AccountLink, LinkNotice
 from outages import gate
 from outages.features import Feature
 from portal.models import Delivery
-from portal.outbox import queue_email, sending
+from portal.outbox import kind_for, queue_email, register_kind, sending
 from tests.accounts.link_factories import LinkNoticeFactory
 from tests.outages.factories import closing
 from tests.portal.outbox_backends import NOW
@@ -28,6 +31,12 @@ from tests.portal.outbox_backends import NOW
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_backends", "clock")]
 Status = Delivery.Status
 MINUTE = datetime.timedelta(minutes=1)
+
+
+@pytest.fixture(autouse=True)
+def kinds_registered_here() -> None:
+    """The accounts app's kinds registered again, in the test: as the app's start-up did."""
+    notifications.register()
 
 
 def notices(count: int, **fields: object) -> list[Delivery]:
@@ -199,3 +208,114 @@ def test_a_row_claimed_again_meanwhile_is_not_marked_by_the_group():
         assert sending.send_together(ids(rows)) == 2
 
     assert fired and statuses(rows) == [Status.SENDING, Status.SENT]
+
+
+def test_a_group_reads_its_own_notices_only():
+    rows = notices(2)
+    LinkNoticeFactory.create_batch(3)  # other contacts' notices, sent long ago
+
+    with CaptureQueriesContext(connection) as queries:
+        assert sending.send_together(ids(rows)) == 2
+
+    [read] = [q["sql"] for q in queries if q["sql"].startswith('SELECT "accounts_linknotice"')]
+    assert '"accounts_linknotice"."id" IN' in read
+
+
+def test_a_notice_sent_alone_is_stamped_and_says_what_one_sent_in_a_group_says():
+    alone, grouped = notices(2)
+
+    assert sending.send(alone.pk) is True
+    assert sending.send_together([grouped.pk]) == 1
+
+    for row, message in zip([alone, grouped], mail.outbox, strict=True):
+        notice = LinkNotice.objects.get(pk=row.facts["notice_id"])
+        assert notice.sent_at == NOW
+        assert message.body.startswith(f"Hello {notice.name},")
+        assert "/business/removal/" in message.body
+
+
+def test_a_row_claimed_at_the_same_moment_by_another_group_is_left_to_it():
+    rows = notices(2)
+    other = notices(1)[0]
+    Delivery.objects.filter(pk=other.pk).update(status=Status.SENDING, claimed_at=NOW)
+
+    assert sending.send_together(ids(rows)) == 2
+
+    assert statuses([*rows, other]) == [Status.SENT, Status.SENT, Status.SENDING]
+
+
+def test_a_row_failed_meanwhile_stays_failed():
+    rows = notices(2)
+
+    with just_before_the_mark(
+        lambda: Delivery.objects.filter(pk=rows[0].pk).update(status=Status.FAILED)
+    ) as fired:
+        assert sending.send_together(ids(rows)) == 2
+
+    assert fired and statuses(rows) == [Status.FAILED, Status.SENT]
+
+
+def test_a_kind_without_group_contexts_builds_each_in_its_recipients_language():
+    from tests.accounts.link_factories import AccountLinkFactory
+    from tests.factories import UserFactory
+
+    rows = []
+    for language in ("fr", "en"):
+        link = AccountLinkFactory.create(user=UserFactory.create(language=language))
+        AccountLink.objects.filter(pk=link.pk).update(
+            status=AccountLink.Status.REMOVED, removed_at=NOW
+        )
+        rows.append(notifications.queue_link_removed(AccountLink.objects.get(pk=link.pk)))
+
+    assert sending.send_together(ids(rows)) == 2
+
+    french, english = (message.body for message in mail.outbox)
+    assert "depuis le 10 mars, 11 h (HE)" in french and "March" not in french
+    assert "March 10" in english
+
+
+@pytest.fixture
+def finishing_and_gated_by_facts() -> Iterator[list[str]]:
+    """allauth's message kind finishing each e-mail (it notes the language then active) and
+    gated on the capability its row's facts name."""
+    original = kind_for("allauth.message")
+    languages: list[str] = []
+    register_kind(
+        dataclasses.replace(
+            original,
+            feature=lambda delivery: delivery.facts.get("feature"),
+            finish_email=lambda *_: languages.append(translation.get_language()),
+        )
+    )
+    yield languages
+    register_kind(original)
+
+
+def test_a_group_is_finished_in_each_recipients_language_and_asks_the_gate_of_each_row(
+    finishing_and_gated_by_facts, caplog
+):
+    rows = [
+        queue_email(
+            kind="allauth.message",
+            to=f"person{n}@business.example",
+            language=language,
+            facts={"subject": "Hi", "body": "Hello.", "html": "", "feature": "registration"},
+            dedupe_key=f"allauth:group:{n}",
+        )
+        for n, language in enumerate(["fr", "en"])
+    ]
+
+    with caplog.at_level(logging.INFO, logger="portal.outbox.sending"):
+        assert sending.send_together(ids(rows)) == 2
+
+    assert finishing_and_gated_by_facts == ["fr", "en"]
+    assert "one by one" not in caplog.text  # the group went as a group
+
+
+def test_a_group_sent_one_by_one_says_so_in_the_log(linking_closed, caplog):
+    rows = notices(2)
+
+    with caplog.at_level(logging.INFO, logger="portal.outbox.sending"):
+        assert sending.send_together(ids(rows)) == 0
+
+    assert "outbox: 2 rows sent one by one (_Held(Feature.ACCOUNT_LINKING))" in caplog.text
