@@ -318,4 +318,6 @@ def test_a_group_sent_one_by_one_says_so_in_the_log(linking_closed, caplog):
     with caplog.at_level(logging.INFO, logger="portal.outbox.sending"):
         assert sending.send_together(ids(rows)) == 0
 
-    assert "outbox: 2 rows sent one by one (_Held(Feature.ACCOUNT_LINKING))" in caplog.text
+    assert [record.getMessage() for record in caplog.records] == [
+        "outbox: 2 rows sent one by one (_Held(Feature.ACCOUNT_LINKING))"
+    ]
