@@ -167,15 +167,20 @@ def test_a_refused_recipient_fails_its_row_alone(scripted_backends):
     assert Delivery.objects.get(pk=rows[0].pk).last_error.startswith("AnymailRecipientsRefused")
 
 
-def test_a_row_the_sweeper_turned_unknown_meanwhile_is_still_marked_sent():
+@pytest.mark.parametrize(
+    ("meanwhile", "then"),
+    [(Status.UNKNOWN, Status.SENT), (Status.FAILED, Status.FAILED)],
+    ids=["swept to unknown: still marked sent", "failed: stays failed"],
+)
+def test_a_row_whose_status_moved_meanwhile_is_marked_only_from_sending_or_unknown(meanwhile, then):
     rows = notices(2)
 
     with just_before_the_mark(
-        lambda: Delivery.objects.filter(pk=rows[0].pk).update(status=Status.UNKNOWN)
+        lambda: Delivery.objects.filter(pk=rows[0].pk).update(status=meanwhile)
     ) as fired:
         assert sending.send_together(ids(rows)) == 2
 
-    assert fired and statuses(rows) == [Status.SENT, Status.SENT]
+    assert fired and statuses(rows) == [then, Status.SENT]
 
 
 def test_a_kind_with_an_after_send_is_marked_with_it_beside_the_group():
@@ -242,17 +247,6 @@ def test_a_row_claimed_at_the_same_moment_by_another_group_is_left_to_it():
     assert sending.send_together(ids(rows)) == 2
 
     assert statuses([*rows, other]) == [Status.SENT, Status.SENT, Status.SENDING]
-
-
-def test_a_row_failed_meanwhile_stays_failed():
-    rows = notices(2)
-
-    with just_before_the_mark(
-        lambda: Delivery.objects.filter(pk=rows[0].pk).update(status=Status.FAILED)
-    ) as fired:
-        assert sending.send_together(ids(rows)) == 2
-
-    assert fired and statuses(rows) == [Status.FAILED, Status.SENT]
 
 
 def test_a_kind_without_group_contexts_builds_each_in_its_recipients_language():
