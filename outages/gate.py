@@ -61,6 +61,8 @@ CONFIRM_SECONDS = 1.0
 STALE_SECONDS = 300.0
 CACHE_REST_SECONDS = 10.0
 WARN_EVERY_SECONDS = 60.0
+# What `closure_for` accepts, as a set: Feature(value) cost a tenth of a check.
+FEATURES = frozenset(Feature.values)
 
 
 @dataclass(frozen=True)
@@ -377,10 +379,6 @@ def closure_for(
     return Closure(
         feature=Feature(feature), until=_merged_end(active, matching), spans=tuple(active)
     )
-
-
-# A set lookup: Feature(value) costs a tenth of a check.
-FEATURES = frozenset(Feature.values)
 
 
 def _merged_end(

@@ -43,12 +43,18 @@ from anymail.exceptions import AnymailInvalidAddress, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.module_loading import import_string
 
 from portal.models import Delivery
-from portal.outbox.kinds import MessageKind, Undeliverable, UnknownKind, kind_for
+from portal.outbox.kinds import (
+    GroupContextBuilder,
+    MessageKind,
+    Undeliverable,
+    UnknownKind,
+    kind_for,
+)
 from portal.outbox.render import render_email, render_text
 
 logger = logging.getLogger(__name__)
@@ -146,23 +152,26 @@ def _prepare_group(claimed: list[Delivery]) -> list[Prepared]:
 def _group_contexts(rows: list[tuple[Delivery, MessageKind]]) -> dict[int, dict[str, Any]]:
     """Each row's context by pk: the rows of a kind with `contexts` built together."""
     contexts: dict[int, dict[str, Any]] = {}
-    together: dict[str, list[Delivery]] = {}
+    together: dict[GroupContextBuilder, list[Delivery]] = {}
     for delivery, kind in rows:
         if kind.contexts is None:
-            with translation.override(delivery.language):
-                contexts[delivery.pk] = kind.context(delivery)
+            contexts[delivery.pk] = _context(delivery, kind)
         else:
-            together.setdefault(kind.name, []).append(delivery)
-    for name, deliveries in together.items():
-        contexts.update(kind_for(name).contexts(deliveries))  # type: ignore[misc]
+            together.setdefault(kind.contexts, []).append(delivery)
+    for build, deliveries in together.items():
+        contexts.update(build(deliveries))
     return contexts
 
 
 def _claim_all(delivery_ids: list[int], now: datetime.datetime) -> list[Delivery]:
-    """`_claim` for several rows in one UPDATE; the rows claimed, in no order."""
+    """PENDING and due → SENDING, one attempt counted, for each of the rows: those claimed, in
+    no order.
+
+    One UPDATE … RETURNING: Django's update() returns a count only, and reading the rows first
+    would cost a statement more.
+    """
     at = connection.ops.adapt_datetimefield_value(now)
-    placeholders = ", ".join(["%s"] * len(delivery_ids))
-    sql = CLAIM_SQL.replace('"id" = %s', f'"id" IN ({placeholders})')
+    sql = CLAIM_SQL.format(ids=", ".join(["%s"] * len(delivery_ids)))
     return list(Delivery.objects.raw(sql, [Status.SENDING, at, *delivery_ids, Status.PENDING, at]))
 
 
@@ -225,20 +234,14 @@ def _claim_and_prepare(delivery_id: int, now: datetime.datetime) -> Prepared | N
 
 
 def _claim(delivery_id: int, now: datetime.datetime) -> Delivery | None:
-    """PENDING and due → SENDING, one attempt counted: the row as claimed, or None.
-
-    One UPDATE … RETURNING: Django's update() returns a count only, and reading the row first
-    would cost a statement per message.
-    """
-    at = connection.ops.adapt_datetimefield_value(now)
-    claimed = Delivery.objects.raw(CLAIM_SQL, [Status.SENDING, at, delivery_id, Status.PENDING, at])
-    return next(iter(claimed), None)
+    """The row as claimed (see _claim_all), or None."""
+    return next(iter(_claim_all([delivery_id], now)), None)
 
 
 CLAIM_SQL = (
     'UPDATE "portal_delivery" SET "status" = %s, "claimed_at" = %s,'
     ' "enqueued_at" = NULL, "held_for" = \'\', "attempts" = "attempts" + 1'
-    ' WHERE "id" = %s AND "status" = %s AND "next_attempt_at" <= %s RETURNING *'
+    ' WHERE "id" IN ({ids}) AND "status" = %s AND "next_attempt_at" <= %s RETURNING *'
 )
 
 
@@ -274,8 +277,12 @@ def closed_until(feature: str) -> datetime.datetime | None:
 
 def _prepare(delivery: Delivery, kind: MessageKind) -> EmailMultiAlternatives | str:
     """The context and the rendered message, in the recipient's language."""
+    return _render(delivery, kind, _context(delivery, kind))
+
+
+def _context(delivery: Delivery, kind: MessageKind) -> dict[str, Any]:
     with translation.override(delivery.language):
-        return _render(delivery, kind, kind.context(delivery))
+        return kind.context(delivery)
 
 
 def _render(
@@ -315,9 +322,7 @@ def _mark_sent(delivery: Delivery, kind: MessageKind) -> None:
     leaves the row SENT (the message went), with its error kept for staff. Without an
     after_send, the one UPDATE is its own transaction."""
     now = timezone.now()
-    mine = Delivery.objects.filter(
-        pk=delivery.pk, claimed_at=delivery.claimed_at, status__in=[Status.SENDING, Status.UNKNOWN]
-    )
+    mine = _still_claimed([delivery])
     delivery.status, delivery.sent_at = Status.SENT, now
     if kind.after_send is None:
         mine.update(status=Status.SENT, sent_at=now)
@@ -336,20 +341,24 @@ def _mark_all_sent(delivered: list[tuple[Delivery, MessageKind]]) -> None:
     after_send (all claimed at the same moment), each of the others in its own transaction."""
     plain = [delivery for delivery, kind in delivered if kind.after_send is None]
     if plain:
-        Delivery.objects.filter(
-            pk__in=[delivery.pk for delivery in plain],
-            claimed_at=plain[0].claimed_at,
-            status__in=[Status.SENDING, Status.UNKNOWN],
-        ).update(status=Status.SENT, sent_at=timezone.now())
+        _still_claimed(plain).update(status=Status.SENT, sent_at=timezone.now())
     for delivery, kind in delivered:
         if kind.after_send is not None:
             _mark_sent(delivery, kind)
 
 
+def _still_claimed(deliveries: list[Delivery]) -> "QuerySet[Delivery]":
+    """The rows, claimed at one moment, while that claim still holds: SENDING, or UNKNOWN once
+    the sweeper gave up on them, and not claimed again by another worker since."""
+    return Delivery.objects.filter(
+        pk__in=[delivery.pk for delivery in deliveries],
+        claimed_at=deliveries[0].claimed_at,
+        status__in=[Status.SENDING, Status.UNKNOWN],
+    )
+
+
 def _record_failure(delivery: Delivery, error: BaseException, *, secrets: Iterable[str]) -> None:
-    Delivery.objects.filter(
-        pk=delivery.pk, claimed_at=delivery.claimed_at, status__in=[Status.SENDING, Status.UNKNOWN]
-    ).update(**_failed_try(delivery, error, secrets))
+    _still_claimed([delivery]).update(**_failed_try(delivery, error, secrets))
 
 
 def _record_unprepared(delivery: Delivery, error: BaseException) -> None:
