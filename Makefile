@@ -51,8 +51,10 @@ soak: setup
 # Mutation testing of the security core (rights, the gate, the removal token): slow, so not part
 # of `make test`. Each mutant runs only the tests that reach its function; the results stay in
 # mutants/ and the score per module is printed (below 95% killed fails). MUTATE_JOBS=1 on a
-# busy machine.
+# busy machine. Which tests reach which function is found again on every run: mutmut keeps it in
+# mutants/mutmut-stats.json and, reusing it, ran no test at all on a function added since.
 MUTATE_JOBS ?= $(shell nproc)
 mutate: setup
+	rm -f mutants/mutmut-stats.json
 	set -f; .venv/bin/mutmut run --max-children $(MUTATE_JOBS) $$($(PY) scripts/mutation_score.py --patterns)
 	$(PY) scripts/mutation_score.py
