@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -211,6 +211,13 @@ def pending_requests(*, account: BusinessAccount) -> QuerySet[ValidationRequest]
         .select_related("prepared_by")
         .order_by("prepared_at", "pk")
     )
+
+
+def pending_requests_of(
+    *, account: BusinessAccount, user: User, kinds: list[str]
+) -> QuerySet[ValidationRequest]:
+    """The account's pending requests `user` prepared or whose kind is among `kinds`."""
+    return pending_requests(account=account).filter(Q(prepared_by=user) | Q(kind__in=kinds))
 
 
 def recent_decisions(*, account: BusinessAccount, limit: int = 20) -> list[ValidationRequest]:

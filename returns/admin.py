@@ -24,6 +24,8 @@ from returns.models import (
 )
 from returns.services.policies import reinstate_policy
 
+# A policy id users quote fits a bigint: longer digit runs are not ids.
+MAX_ID_DIGITS = 18
 ACCOUNT_SEARCH = ["account__customer_number", "account__legal_name"]
 
 
@@ -97,7 +99,8 @@ class ReturnPolicyAdmin(ReadOnlyAdmin):
         """Also finds a policy by the id users quote: "RP-000042" (or "rp-42", "42")."""
         found, duplicates = super().get_search_results(request, queryset, search_term)
         number = search_term.strip().upper().removeprefix("RP-").removeprefix("RP")
-        if number.isdigit():
+        # ASCII digits only ("²".isdigit() is true, and int() refuses it), within a bigint.
+        if number.isascii() and number.isdigit() and len(number) <= MAX_ID_DIGITS:
             found = found | queryset.filter(pk=int(number))
         return found, duplicates
 

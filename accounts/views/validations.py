@@ -33,6 +33,9 @@ View = Callable[..., HttpResponse]
 
 # Pending requests shown a page at a time: the page stays the same size however many wait.
 PENDING_PAGE_SIZE = 25
+# A user with agreement grants only is shown at most this many pending requests: each one's
+# target is asked in memory (see _pending_rows).
+MOST_SCREENED = 500
 
 
 def gated_by_action(view: View) -> View:
@@ -54,7 +57,7 @@ def to_validate(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = _account(request, account_id)
     summary = rights.for_request(request)
     page = fragments.lazy_page(
-        request, lambda: selectors.pending_requests(account=account), PENDING_PAGE_SIZE
+        request, lambda: _pending_rows(request, account, summary), PENDING_PAGE_SIZE
     )
     pending = fragments.lazy(lambda: _visible(request, account, page.object_list, summary))
     context = {
@@ -70,6 +73,28 @@ def to_validate(request: SignedInRequest, account_id: int) -> HttpResponse:
         ),
     }
     return render(request, "accounts/validations/list.html", context)
+
+
+def _pending_rows(
+    request: SignedInRequest, account: BusinessAccount, summary: rights.RightsSummary
+) -> Any:
+    """The pending requests the user may see, as the rows the page counts: counting the others
+    would tell how many requests they may not see.
+
+    MANAGE on the whole account reaches every target of the account, so the kinds of action the
+    user may prepare are the whole rule and the database pages the rows. With agreement grants
+    only, each request's target comes from its payload and is asked in memory.
+    """
+    administrator = summary.is_administrator(account)
+    kinds = [
+        action.kind
+        for action in validation.registered()
+        if administrator or not action.administration
+    ]
+    rows = selectors.pending_requests_of(account=account, user=request.user, kinds=kinds)
+    if summary.can(Right.MANAGE, account):
+        return rows
+    return _visible(request, account, rows[:MOST_SCREENED], summary)
 
 
 def _visible(

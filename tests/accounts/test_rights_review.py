@@ -361,6 +361,25 @@ def test_a_manager_who_may_not_act_on_administration_sees_no_request(client, fir
     assert ValidationRequest.objects.filter(state=ValidationRequest.State.PENDING).count() == 2
 
 
+def test_the_queue_counts_only_the_requests_one_may_see(client, first, queue):
+    """The page count and the number of rows are the requests shown: a manager who may not act
+    on administration reads an empty queue, not "page 1 of 1" over requests hidden from them."""
+    manager = AccountLinkFactory.create(account=first, right=M).user  # MANAGE, not administrator
+    contract = ContractFactory.create(account=first)
+    contract_validator = contract_link(first, contract, V).user
+    listing = reverse("accounts:to_validate", args=[first.pk])
+
+    for user in (manager, contract_validator):
+        client.force_login(user)
+        page = client.get(listing).context["page"]
+        assert page.paginator.count == 0 and list(page.object_list) == []
+
+    client.force_login(queue["validator"])
+    page = client.get(listing).context["page"]
+    assert page.paginator.count == 2
+    assert [r.pk for r in page.object_list] == [queue["add"].pk, queue["remove"].pk]
+
+
 def test_a_contract_validator_does_not_see_a_request_on_the_account(client, first, queue):
     contract = ContractFactory.create(account=first)
     client.force_login(contract_link(first, contract, V).user)

@@ -3,9 +3,11 @@
 
 Nothing may stick out sideways: the page does not scroll horizontally, and every table cell,
 button and checkbox lies inside the screen (a table that scrolls inside its own box hides its
-rights and actions just the same). The rights grid's checkboxes are big enough to tap and their
-border stands out from the page (WCAG 2.1 AA non-text contrast, 3:1). Screenshots are left in
-/tmp/shots/ for a person to look at.
+rights and actions just the same). Pages reached part-way through a task are there too: the
+review of a new user and of changed rights, the requests waiting for validation, leaving an
+account, linking one, reporting suspicious activity, and allauth's two-factor pages. The rights
+grid's checkboxes are big enough to tap and their border stands out from the page (WCAG 2.1 AA
+non-text contrast, 3:1). Screenshots are left in /tmp/shots/ for a person to look at.
 """
 
 import datetime
@@ -13,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
@@ -23,7 +27,7 @@ from accounts import actions, audit, services
 from accounts.models import AuditEvent
 from accounts.rights import Right
 from accounts.rightsets import RightSet
-from tests.accounts.delegation_factories import administrator
+from tests.accounts.delegation_factories import PreRegistrationFactory, administrator, with_totp
 from tests.accounts.factories import BusinessAccountFactory, ContractFactory
 from tests.accounts.link_factories import AccountLinkFactory
 from tests.billing.factories import (
@@ -34,7 +38,7 @@ from tests.billing.factories import (
     StatementFactory,
 )
 from tests.e2e.test_accessibility import _violations
-from tests.factories import UserFactory
+from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.outages.factories import InterruptionFactory, MaintenanceWindowFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -100,7 +104,7 @@ def busy_account() -> dict[str, Any]:
         last_name="",
     )
     target = AccountLinkFactory.create(account=account, user=nameless, right=Right.CONSULT)
-    AccountLinkFactory.create(account=account, right=Right.MANAGE)
+    manager = AccountLinkFactory.create(account=account, right=Right.MANAGE)
     services.prepare_request(
         actor=preparer,
         account=account,
@@ -121,7 +125,14 @@ def busy_account() -> dict[str, Any]:
         starts_at=starts, ends_at=starts + datetime.timedelta(hours=4)
     )
     InterruptionFactory.create(window=window)
-    return {"account": account, "admin": admin, "target": target, **_billing(account, admin)}
+    return {
+        "account": account,
+        "admin": admin,
+        "preparer": preparer,
+        "target": target,
+        "manager": manager,
+        **_billing(account, admin),
+    }
 
 
 def _billing(account: Any, admin: Any) -> dict[str, Any]:
@@ -141,13 +152,117 @@ def _billing(account: Any, admin: Any) -> dict[str, Any]:
     return {"invoice": invoice, "small": small, "statement": statement}
 
 
-def _signed_in(busy_account: dict[str, Any]) -> str:
-    """A session of the administrator, with "Change rights" of the nameless user at the grid."""
+def _administrator(busy_account: dict[str, Any]) -> Client:
+    """The administrator's browser, with "Change rights" of the nameless user at the grid."""
     account, target = busy_account["account"], busy_account["target"]
     client = Client()
     client.force_login(busy_account["admin"])
     client.post(reverse("accounts:change_rights", args=[account.pk, target.pk]), {"way": "custom"})
-    return client.session.session_key or ""
+    return client
+
+
+def _signed_in(busy_account: dict[str, Any]) -> str:
+    """A session of the administrator, with "Change rights" of the nameless user at the grid."""
+    return _administrator(busy_account).session.session_key or ""
+
+
+def _step(client: Client, name: str, args: list[Any], data: dict[str, Any]) -> None:
+    response = client.post(reverse(name, args=args), data)
+    assert response.status_code == 302, (name, response.content.decode()[:500])
+
+
+def _part_way(busy_account: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
+    """Sessions part-way through the administrator's other tasks, each with the pages it shows.
+
+    The administrator (an authenticator app, recovery codes and a security key) has a new user
+    and changed rights of the nameless user at their review, has just filed a report and entered
+    the code again; a second validator's requests wait for them. An administrator without a
+    second factor yet, who just typed their password again, sets up an authenticator app or a key.
+    """
+    account, target = busy_account["account"], busy_account["target"]
+    admin, base = busy_account["admin"], f"/business/{account.pk}"
+    first, second, third = account.contracts.order_by("number")
+    mfa = with_totp(admin)
+    RecoveryCodes.activate(admin)
+    Authenticator.objects.create(
+        user=admin,
+        type=Authenticator.Type.WEBAUTHN,
+        data={"name": "Clé de sécurité du bureau de Marie-Ève", "credential": {}},
+    )
+    requests = _requests_to_validate(busy_account)
+
+    client = _administrator(busy_account)
+    newcomer = PreRegistrationFactory.create(
+        account=account,
+        first_name="Xavier-Olivier",
+        last_name="Castonguay-Villeneuve",
+        email="xavier-olivier.castonguay-villeneuve@pourvoiries-feuille-erable.example",
+    )
+    _step(client, "accounts:add_user", [account.pk], {"person": newcomer.pk})
+    _step(client, "accounts:add_details", [account.pk], {"email": newcomer.email, "language": "fr"})
+    _step(client, "accounts:add_rights", [account.pk], {"way": "EXECUTIVE"})
+    levels = {"whole": ["10"], f"contract_{first.pk}": ["10", "20", "30"]}
+    levels |= {f"contract_{second.pk}": ["10", "20"], f"contract_{third.pk}": ["10", "20", "30"]}
+    _step(client, "accounts:change_custom", [account.pk, target.pk], levels)
+    description = "Douze commandes d’étiquettes de retour que nous n’avons jamais passées."
+    _step(client, "accounts:report", [account.pk], {"description": description})
+    # allauth's pages that show or change a second factor ask for it (or the password) again.
+    _step(client, "mfa_reauthenticate", [], {"code": mfa.code()})
+
+    unprotected = Client()
+    unprotected.force_login(busy_account["preparer"])
+    _step(unprotected, "account_reauthenticate", [], {"password": DEFAULT_PASSWORD})
+
+    administrator_pages = {
+        "add-review": f"{base}/users/add/review/",
+        "change-review": f"{base}/users/{target.pk}/review/",
+        "add-user-request": f"{base}/to-validate/{requests[actions.ADD_USER].pk}/",
+        "change-rights-request": f"{base}/to-validate/{requests[actions.CHANGE_RIGHTS].pk}/",
+        "leave": f"{base}/remove-me/",
+        "link": "/business/link/",
+        "security": "/business/security/",
+        "report": f"{base}/report/",
+        "report-done": f"{base}/report/done/",
+        "2fa": "/accounts/2fa/",
+        "2fa-reauthenticate": "/accounts/2fa/reauthenticate/",
+        "recovery-codes": "/accounts/2fa/recovery-codes/",
+        "recovery-codes-generate": "/accounts/2fa/recovery-codes/generate/",
+        "security-keys": "/accounts/2fa/webauthn/",
+        "totp-deactivate": "/accounts/2fa/totp/deactivate/",
+    }
+    setup_pages = {
+        "2fa-off": "/accounts/2fa/",
+        "totp-activate": "/accounts/2fa/totp/activate/",
+        "security-key-add": "/accounts/2fa/webauthn/add/",
+    }
+    return [
+        (client.session.session_key or "", administrator_pages),
+        (unprotected.session.session_key or "", setup_pages),
+    ]
+
+
+def _requests_to_validate(busy_account: dict[str, Any]) -> dict[str, Any]:
+    """A second validator asks to add a person and to raise a user's rights, Validate included."""
+    account = busy_account["account"]
+    first, second, _ = account.contracts.order_by("number")
+    preparer = administrator(account, first_name="Jean-François", last_name="Lévesque-Bouchard")
+    person = PreRegistrationFactory.create(
+        account=account,
+        first_name="Marie-Claude",
+        last_name="Desjardins-Fournier",
+        email="marie-claude.desjardins-fournier@pourvoiries-feuille-erable.example",
+    )
+    chosen = RightSet({None: Right.CONSULT, first.pk: Right.VALIDATE, second.pk: Right.MANAGE})
+    added = actions.add_user_payload(
+        person=person, email=person.email, language="fr", chosen=chosen
+    )
+    changed = actions.change_rights_payload(link=busy_account["manager"], chosen=chosen)
+    return {
+        kind: services.prepare_request(
+            actor=preparer.user, account=account, kind=kind, payload=payload, ip=None
+        )
+        for kind, payload in ((actions.ADD_USER, added), (actions.CHANGE_RIGHTS, changed))
+    }
 
 
 def _phone(
@@ -194,6 +309,7 @@ def _pages(busy_account: dict[str, Any]) -> dict[str, str]:
 def _visit(page: Page, url: str, shot: Path) -> list[str]:
     response = page.goto(url)
     assert response is not None and response.status == 200, url
+    assert page.url == url, f"{url} led to {page.url}"  # not a step's redirect to another page
     page.screenshot(path=str(shot), full_page=True)
     return [f"{url}: {problem}" for problem in page.evaluate(OUTSIDE)]
 
@@ -203,18 +319,23 @@ def test_every_page_fits_a_phone(
     live_server: Any, browser: Browser, busy_account: dict[str, Any], language: str
 ):
     SHOTS.mkdir(exist_ok=True)
-    context = _phone(browser, live_server.url, language, _signed_in(busy_account))
-    page = context.new_page()
+    sessions = [(_signed_in(busy_account), _pages(busy_account)), *_part_way(busy_account)]
+    problems: list[str] = []
     blocked: list[str] = []
-    page.on("console", lambda m: blocked.append(m.text) if "Content Security" in m.text else None)
 
-    problems = [
-        problem
-        for name, path in _pages(busy_account).items()
-        for problem in _visit(page, live_server.url + path, SHOTS / f"{name}-{language}.png")
-    ]
+    for session_key, pages in sessions:
+        context = _phone(browser, live_server.url, language, session_key)
+        page = context.new_page()
+        page.on(
+            "console", lambda m: blocked.append(m.text) if "Content Security" in m.text else None
+        )
+        problems += [
+            problem
+            for name, path in pages.items()
+            for problem in _visit(page, live_server.url + path, SHOTS / f"{name}-{language}.png")
+        ]
+        context.close()
 
-    context.close()
     assert problems == [], "\n".join(problems)
     assert blocked == []
 
