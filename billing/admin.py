@@ -27,6 +27,7 @@ from billing.exceptions import BillingError, TermsNeedAgreement
 from billing.models import (
     BillingProfile,
     Charge,
+    ChargeRefusal,
     Invoice,
     InvoiceNumber,
     Payment,
@@ -534,6 +535,15 @@ class PaymentAdmin(ReadOnlyAdmin):
     list_select_related = ["invoice", "paid_by"]
     date_hierarchy = "created_at"
     exclude = ["idempotency_key"]
+
+
+@admin.register(ChargeRefusal)
+class ChargeRefusalAdmin(ReadOnlyAdmin):
+    list_display = ["refused_at", "account", "source_reference", "payment_method", "reason"]
+    list_filter = ["reason", "refused_at"]
+    search_fields = [*ACCOUNT_SEARCH, "source_reference"]
+    list_select_related = ["account", "payment_method"]
+    date_hierarchy = "refused_at"
 
 
 @admin.register(Statement)

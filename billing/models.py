@@ -272,6 +272,39 @@ def return_label_description(number: str) -> str:
     return gettext("Return label %(number)s") % {"number": number}
 
 
+class ChargeRefusal(models.Model):
+    """A card refused when a source was charged (billing.services.charges): the next try of that
+    source is a new charge at the gateway, while a try whose answer was lost is replayed there,
+    never made twice. Support staff read them in the admin."""
+
+    account = models.ForeignKey(
+        BusinessAccount,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("business account"),
+    )
+    source_reference = models.CharField(_("source"), max_length=100)
+    payment_method = models.ForeignKey(
+        PaymentMethod,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("card"),
+    )
+    reason = models.CharField(_("reason"), max_length=30)
+    refused_at = models.DateTimeField(_("refused"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("refused charge")
+        verbose_name_plural = _("refused charges")
+        ordering = ["-refused_at", "-pk"]
+        indexes = [
+            models.Index(fields=["account", "source_reference"], name="refusal_account_source")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_reference}: {self.reason}"
+
+
 class InvoiceNumber(models.Model):
     """The last invoice number given in a year: locked to hand out the next one, so numbers have
     no gap and no repeat."""

@@ -1,7 +1,6 @@
 """Recording a charge for a paid service: one home for "how does this account pay?"."""
 
 import datetime
-import uuid
 from decimal import Decimal
 
 from django.db import transaction
@@ -11,8 +10,13 @@ from accounts import audit
 from accounts.models import AuditEvent, BusinessAccount, User
 from billing import gateway as gateways
 from billing import selectors
-from billing.exceptions import NoUsablePaymentMethod, PaymentMethodNotFound, gateway_errors
-from billing.models import BillingProfile, Charge, PaymentMethod
+from billing.exceptions import (
+    CardNotAccepted,
+    NoUsablePaymentMethod,
+    PaymentMethodNotFound,
+    gateway_errors,
+)
+from billing.models import BillingProfile, Charge, ChargeRefusal, PaymentMethod
 from billing.money import to_cents
 from billing.services.cards import gateway_customer
 from billing.tax import taxed
@@ -29,20 +33,60 @@ def charge_for(
     kind: str = Charge.Kind.SERVICE,
     quantity: int = 1,
     method_id: int | None = None,
+    by_agreement: bool = False,
     at: datetime.datetime | None = None,
 ) -> Charge:
     """Charge `account` for a service: `amount` before tax, taxed by its province.
 
     `source` names what is paid for (e.g. "label:CA123…"): the same source charged again returns
-    the first charge, never a second one. An account billed to account gets a charge that waits
-    for its next invoice; any other pays now with the method named, or its default (a card
-    through the gateway, or its supplier account).
+    the first charge, never a second one. Who pays:
+    - the method named (`method_id`) pays now: a card through the gateway, or a supplier account;
+    - `by_agreement`: the charge waits for the next invoice, which only an account billed to
+      account gets (NoUsablePaymentMethod otherwise);
+    - neither: an account billed to account waits for its invoice, any other pays now with its
+      default method.
 
     Raises NoUsablePaymentMethod, PaymentMethodNotFound, CardNotAccepted (declined: nothing is
     charged, the caller shows the message), PaymentServiceUnavailable, or FeatureClosed (online
     payment is interrupted, for a card).
     """
+    assert not (by_agreement and method_id), "a charge is paid one way"
     at = at or timezone.now()
+    try:
+        return _charged(
+            account, description, amount, source, kind, quantity, method_id, by_agreement, at
+        )
+    except _Refused as refused:
+        # Outside the charge's rolled-back savepoint: the refusal stays, and the next try of
+        # this source is a new charge at the gateway.
+        ChargeRefusal.objects.create(
+            account=account,
+            source_reference=source,
+            payment_method=refused.method,
+            reason=refused.error.refusal,
+        )
+        raise refused.error from None
+
+
+class _Refused(Exception):
+    """A card refused inside the charge's transaction, with the card: see charge_for."""
+
+    def __init__(self, error: CardNotAccepted, method: PaymentMethod) -> None:
+        super().__init__()
+        self.error, self.method = error, method
+
+
+def _charged(
+    account: BusinessAccount,
+    description: str,
+    amount: Decimal,
+    source: str,
+    kind: str,
+    quantity: int,
+    method_id: int | None,
+    by_agreement: bool,
+    at: datetime.datetime,
+) -> Charge:
     with transaction.atomic():
         # Charges of one account are made one at a time: a twin request waits, then finds the
         # first charge and returns it.
@@ -54,7 +98,7 @@ def charge_for(
             return existing
         charge = _priced(account, description, amount, source, quantity, at)
         charge.kind = kind
-        if selectors.bills_to_account(account, profile):
+        if _waits_for_invoice(account, profile, method_id=method_id, by_agreement=by_agreement):
             charge.status = Charge.Status.AWAITING_INVOICE
         else:
             charge.payment_method = _paying_method(account, method_id)
@@ -65,6 +109,17 @@ def charge_for(
                 _pay_by_card(charge, customer=_customer(profile, account))
         charge.save()
     return charge
+
+
+def _waits_for_invoice(
+    account: BusinessAccount, profile: BillingProfile, *, method_id: int | None, by_agreement: bool
+) -> bool:
+    if method_id is not None:
+        return False
+    billed_to_account = selectors.bills_to_account(account, profile)
+    if by_agreement and not billed_to_account:
+        raise NoUsablePaymentMethod()  # no invoice will come for the agreement to pay
+    return billed_to_account
 
 
 def _priced(
@@ -111,17 +166,35 @@ def _paying_method(account: BusinessAccount, method_id: int | None) -> PaymentMe
 
 def _pay_by_card(charge: Charge, *, customer: str) -> None:
     """Charge the card now. A decline raises before anything is saved: nothing is charged."""
-    assert charge.payment_method is not None
-    with gateway_errors():
-        charge.gateway_payment_id = gateways.get_gateway().charge(
-            customer=customer,
-            gateway_id=charge.payment_method.gateway_id,
-            cents=to_cents(charge.total),
-            description=charge.description,
-            # A network retry inside the client reuses it; a new call is a new attempt.
-            idempotency_key=f"charge-{charge.account_id}-{charge.source_reference}-{uuid.uuid4()}",
-        )
+    method = charge.payment_method
+    assert method is not None
+    try:
+        with gateway_errors():
+            charge.gateway_payment_id = gateways.get_gateway().charge(
+                customer=customer,
+                gateway_id=method.gateway_id,
+                cents=to_cents(charge.total),
+                description=charge.description,
+                idempotency_key=_charge_key(charge, method),
+            )
+    except CardNotAccepted as error:
+        raise _Refused(error, method) from error
     charge.status = Charge.Status.PAID
+
+
+def _charge_key(charge: Charge, method: PaymentMethod) -> str:
+    """The gateway's idempotency key for charging `charge`'s source on `method`: the same for
+    every try until the card is refused. A try whose answer was lost records nothing here, and
+    the caller tries again later (returns' hourly job): the gateway then replays the charge it
+    may have made instead of making a second. A refusal is recorded (ChargeRefusal), and the
+    next try is a new charge."""
+    refusals = ChargeRefusal.objects.filter(
+        account_id=charge.account_id, source_reference=charge.source_reference
+    ).count()
+    return (
+        f"charge:{charge.account_id}:{charge.source_reference}:{method.gateway_id}"
+        f":{to_cents(charge.total)}:{refusals + 1}"
+    )
 
 
 def refund_charge(*, staff: User, charge_id: int) -> Charge:

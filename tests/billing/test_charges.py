@@ -5,7 +5,7 @@ import datetime
 import threading
 import time
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from django.db import connection
@@ -20,7 +20,7 @@ from billing.exceptions import (
     PaymentServiceUnavailable,
 )
 from billing.gateway import GatewayUnavailable, Refusal
-from billing.models import BillingProfile, Charge, PaymentMethod
+from billing.models import BillingProfile, Charge, ChargeRefusal, PaymentMethod
 from billing.services import charges as charges_module
 from outages.features import Feature
 from outages.gate import FeatureClosed
@@ -174,6 +174,49 @@ def test_a_gateway_down_during_the_charge_records_nothing(settings):
         charge(account)
 
     assert not Charge.objects.exists()
+
+
+class KeyRecordingGateway(fakes.FakeGateway):
+    """The fake gateway, keeping the idempotency key of every charge asked, failed ones too."""
+
+    keys: ClassVar[list[str]] = []
+
+    def charge(self, **asked: Any) -> str:
+        self.keys.append(asked["idempotency_key"])
+        return super().charge(**asked)
+
+
+@pytest.mark.django_db
+def test_a_charge_tried_again_after_a_lost_answer_is_the_same_charge_until_a_refusal(settings):
+    """An answer lost on its way back records nothing, and returns' hourly job charges the label
+    again: the gateway must see the same charge (real Stripe replays it), or it would take the
+    money twice. A refusal is recorded, and the next try is a new charge."""
+    fakes.install(settings)
+    settings.BILLING_GATEWAY = f"{__name__}.KeyRecordingGateway"
+    gateway, gateway.keys = KeyRecordingGateway, []
+    account = BusinessAccountFactory.create(kind=SMALL)
+    card = CardFactory.create(account=account, is_default=True)
+
+    gateway.next_outcome = GatewayUnavailable
+    with pytest.raises(PaymentServiceUnavailable):
+        charge(account, source="label:CA700")
+    gateway.next_outcome = Refusal.INSUFFICIENT_FUNDS
+    with pytest.raises(CardNotAccepted):
+        charge(account, source="label:CA700")
+    made = charge(account, source="label:CA700")
+    charge(account, source="label:CA701")
+
+    lost, refused, paid, other_source = gateway.keys
+    assert lost == refused and len({refused, paid, other_source}) == 3
+    refusal = ChargeRefusal.objects.get()
+    assert (refusal.account, refusal.source_reference, refusal.payment_method, refusal.reason) == (
+        account,
+        "label:CA700",
+        card,
+        Refusal.INSUFFICIENT_FUNDS,
+    )
+    assert made.status == Charge.Status.PAID
+    assert [c.idempotency_key for c in fakes.FakeGateway.charges] == [paid, other_source]
 
 
 @pytest.mark.django_db

@@ -370,7 +370,8 @@ def test_a_card_charge_is_asked_of_the_accounts_own_customer_with_its_own_key(se
         1130,
         made.gateway_payment_id,
     )
-    assert taken.idempotency_key.startswith(f"charge-{account.pk}-label:CA8-")
+    # The source, the card, the amount and the first try: a retry of a lost answer is the same.
+    assert taken.idempotency_key == f"charge:{account.pk}:label:CA8:{card.gateway_id}:1130:1"
 
 
 # --- money and counts as each reader writes them ------------------------------------------------
