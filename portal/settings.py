@@ -6,6 +6,7 @@ console. `DJANGO_ENV=production` turns the hardening on and makes the secrets ma
 
 import base64
 import hashlib
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -387,9 +388,20 @@ if PRODUCTION and not (STRIPE_SECRET_KEY and STRIPE_PUBLISHABLE_KEY):
     )
 STRIPE_JS_ORIGIN = _origin(STRIPE_JS_URL)
 STRIPE_API_ORIGIN = _origin(STRIPE_API_BASE) if STRIPE_API_BASE else "https://api.stripe.com"
-# A small business reaching either figure over 12 months is offered commercial terms.
+# A small business reaching either figure over 12 months is offered commercial terms. A figure
+# that is no positive number would make every account (or none) a candidate: refused at start.
 BILLING_UPGRADE_SHIPMENTS = env.int("BILLING_UPGRADE_SHIPMENTS", default=1000)
-BILLING_UPGRADE_REVENUE = env.str("BILLING_UPGRADE_REVENUE", default="25000.00")
+try:
+    BILLING_UPGRADE_REVENUE = Decimal(env.str("BILLING_UPGRADE_REVENUE", default="25000.00"))
+except InvalidOperation:
+    BILLING_UPGRADE_REVENUE = Decimal(0)
+if not (BILLING_UPGRADE_SHIPMENTS > 0 and BILLING_UPGRADE_REVENUE.is_finite()) or not (
+    BILLING_UPGRADE_REVENUE > 0
+):
+    raise ImproperlyConfigured(
+        "BILLING_UPGRADE_SHIPMENTS (a whole number) and BILLING_UPGRADE_REVENUE (dollars, e.g."
+        " 25000.00) must be positive."
+    )
 BILLING_EXPIRY_WARNING_DAYS = env.int("BILLING_EXPIRY_WARNING_DAYS", default=30)
 
 # --- returns -----------------------------------------------------------------------------------

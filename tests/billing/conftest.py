@@ -65,6 +65,10 @@ GOOD_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"
 INSUFFICIENT_FUNDS_CARD = "4000000000009995"
 CHARGE_DECLINED_CARD = "4000000000000341"  # saves, then every charge is declined
+# Stripe refuses these with expired_card and incorrect_cvc; localstripe, with its generic
+# card_declined (tests/billing/test_gateway_localstripe.py says so).
+EXPIRED_CARD = "4000000000000069"
+INCORRECT_CVC_CARD = "4000000000000127"
 
 
 @pytest.fixture

@@ -18,7 +18,9 @@ from tests import localstripe
 from tests.billing.conftest import (
     CHARGE_DECLINED_CARD,
     DECLINED_CARD,
+    EXPIRED_CARD,
     GOOD_CARD,
+    INCORRECT_CVC_CARD,
     INSUFFICIENT_FUNDS_CARD,
     browser_setup,
     stripe_client,
@@ -80,17 +82,31 @@ def test_a_card_setup_finished_in_the_browser_keeps_what_identifies_the_card(
     assert method.customer == customer  # attached: it can be charged off-session
 
 
-@pytest.mark.parametrize("number", [DECLINED_CARD, INSUFFICIENT_FUNDS_CARD])
+@pytest.mark.parametrize(
+    "number", [DECLINED_CARD, INSUFFICIENT_FUNDS_CARD, EXPIRED_CARD, INCORRECT_CVC_CARD]
+)
 def test_a_card_refused_at_setup_is_a_card_refusal(gateway, customer, stripe_api, number):
     setup = gateway.start_card_setup(customer=customer)
-    with pytest.raises(stripe.CardError):  # what Stripe.js shows in the browser
+    with pytest.raises(stripe.CardError) as shown:  # what Stripe.js shows in the browser
         browser_setup(stripe_api, setup.setup_id, number)
 
     with pytest.raises(CardRefused) as refused:
         gateway.finish_card_setup(customer=customer, setup_id=setup.setup_id)
 
-    # localstripe declines both with Stripe's generic code; the fake gives the specific ones.
+    # localstripe declines all four with Stripe's generic code, no decline code, and cancels the
+    # setup (Stripe would say insufficient_funds, expired_card, incorrect_cvc): the specific
+    # refusals are the fake's to give (tests/billing/test_cards.py).
+    assert (shown.value.code, getattr(shown.value.error, "decline_code", None)) == (
+        "card_declined",
+        None,
+    )
+    intent = stripe_client(stripe_api).v1.setup_intents.retrieve(setup.setup_id)
+    assert intent.status == "canceled"
     assert refused.value.refusal == Refusal.DECLINED
+    methods = stripe_client(stripe_api).v1.payment_methods.list(
+        params={"customer": customer, "type": "card"}
+    )
+    assert methods.data == []  # nothing attached to the customer
 
 
 def test_a_setup_of_another_customer_is_refused(gateway, customer, stripe_api):

@@ -150,6 +150,25 @@ def test_production_without_a_tracking_secret_refuses_to_start():
     assert "RETURNS_TRACKING_SECRET (32+ characters) is required in production." in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BILLING_UPGRADE_REVENUE", "lots"),
+        ("BILLING_UPGRADE_REVENUE", "0"),
+        ("BILLING_UPGRADE_REVENUE", "-5.00"),
+        ("BILLING_UPGRADE_REVENUE", "Infinity"),
+        ("BILLING_UPGRADE_REVENUE", "NaN"),
+        ("BILLING_UPGRADE_SHIPMENTS", "0"),
+        ("BILLING_UPGRADE_SHIPMENTS", "-1"),
+    ],
+)
+def test_an_upgrade_threshold_that_is_no_positive_number_refuses_to_start(name, value):
+    result = _run(["manage.py", "check"], _clean_env(**{name: value}))
+
+    assert result.returncode != 0
+    assert "BILLING_UPGRADE_SHIPMENTS (a whole number) and BILLING_UPGRADE_REVENUE" in result.stderr
+
+
 @pytest.fixture(scope="module")
 def production() -> dict[str, Any]:
     return _probe(request=True, **PRODUCTION_ENV)
