@@ -9,9 +9,10 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         # Its queue actions, e-mails and account-page section join the shared registries.
-        from billing import actions, demo, messages, sections
+        from billing import actions, demo, listeners, messages, sections
 
         actions.register()
+        listeners.register()  # an agreement staff end is announced like an unusable method
         messages.register()
         sections.register()
         demo.register()  # seed_demo's billing history

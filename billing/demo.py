@@ -7,8 +7,12 @@
   statements of its charges.
 - Atelier Côte-Nord (small business, Quebec) pays with a postage-meter supplier account and has
   shipped about 90 % of BILLING_UPGRADE_SHIPMENTS in the last 12 months: close to an upgrade.
+- Boréal Distribution (commercial without credit terms) pays by card when ordering, like a small
+  business: six monthly statements of its charges.
 - Cards are real PaymentMethods at localstripe (STRIPE_API_BASE) when it answers, so paying
-  works in `make run`; without it the cards are left out and the summary says so.
+  works in `make run`; without it the cards are left out and the summary says so. Every demo
+  account has one (Côte-Nord's supplier account stays its default): return policies are paid by
+  card wherever the account is not billed to account.
 
 Idempotent: every charge has a fixed source reference and the same amounts on every run (drawn
 from a generator seeded by the account and the month), and a month already invoiced or stated is
@@ -56,7 +60,10 @@ BOREAL = "0007654321"
 TERMS = 30
 INVOICED_MONTHS = 12
 STATEMENT_MONTHS = 6
-UPGRADE_SHARE = Decimal("0.9")  # of BILLING_UPGRADE_SHIPMENTS, in the trailing 12 months
+UPGRADE_SHARE = Decimal("0.9")
+# Return labels a month, before the season's swing: fewest and most.
+SMALL_BUSINESS_LABELS = (8, 25)
+BOREAL_LABELS = (4, 12)  # of BILLING_UPGRADE_SHIPMENTS, in the trailing 12 months
 
 LABEL_PRICES = [
     Decimal(price) for price in ("8.75", "9.40", "10.95", "11.60", "12.30", "13.85", "14.50")
@@ -65,7 +72,12 @@ LABEL_PRICES = [
 SEASON = (1.6, 1.1, 0.9, 0.9, 1.0, 0.9, 0.7, 0.8, 1.0, 1.1, 1.2, 1.4)
 STRIPE_TEST_CARD = "4242424242424242"  # Stripe's public test number: accepted
 CARD_EXPIRY = (12, 2030)
-CARD_HOLDERS = {MAPLE_LEAF: "Owen Fraser", PRAIRIE_POTTERY: "Ava Singh"}
+CARD_HOLDERS = {
+    MAPLE_LEAF: "Owen Fraser",
+    PRAIRIE_POTTERY: "Ava Singh",
+    COTE_NORD: "Élise Gagnon",
+    BOREAL: "Marc Lévesque",
+}
 # The grid the near-upgrade account's labels fall on: one every year / N, from a fixed instant,
 # so a later run finds the same labels and adds only the new ones.
 GRID_EPOCH = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
@@ -90,11 +102,17 @@ def seed() -> list[str]:
     now = timezone.now()
     today = periods.eastern_today(now)
     maple, prairie, cote_nord = (accounts[n] for n in (MAPLE_LEAF, PRAIRIE_POTTERY, COTE_NORD))
+    boreal = accounts.get(BOREAL)
     with transaction.atomic():
-        cards, card_line = _cards([maple, prairie])
+        _supplier_account(cote_nord)  # first: it stays the default, the card comes second
+        cards, card_line = _cards([maple, prairie, cote_nord, *([boreal] if boreal else [])])
         _seed_commercial(maple, now, today)
-        _seed_small_business(prairie, now, today, card=cards.get(PRAIRIE_POTTERY))
+        _seed_paying_when_ordering(prairie, now, today, card=cards.get(PRAIRIE_POTTERY))
         shipments = _seed_near_upgrade(cote_nord, now, today)
+        if boreal is not None:
+            _seed_paying_when_ordering(
+                boreal, now, today, card=cards.get(BOREAL), labels=BOREAL_LABELS
+            )
     needed = settings.BILLING_UPGRADE_SHIPMENTS
     invoices = Invoice.objects.filter(account=maple)
     lines = [
@@ -110,11 +128,10 @@ def seed() -> list[str]:
         f" postage-meter supplier account; {shipments} of the {needed} shipments of an upgrade"
         " in the last 12 months (see its credit readiness).",
     ]
-    if BOREAL in accounts:
-        boreal = accounts[BOREAL]
+    if boreal is not None:
         lines.append(
             f"  {boreal.customer_number}  {boreal.legal_name}: commercial without credit terms,"
-            " pays when ordering (staff grant terms in the admin's billing profiles)."
+            " pays by card when ordering (staff grant terms in the admin's billing profiles)."
         )
     lines += [
         card_line,
@@ -343,13 +360,15 @@ def _invoice(
 # --- Prairie Pottery: statements of card charges -------------------------------------------------
 
 
-def _seed_small_business(
+def _seed_paying_when_ordering(
     account: BusinessAccount,
     now: datetime.datetime,
     today: datetime.date,
     *,
     card: PaymentMethod | None,
+    labels: tuple[int, int] = SMALL_BUSINESS_LABELS,
 ) -> None:
+    """Card charges at order time: the closed months stated, this month's so far."""
     for first in _closed_months(today, STATEMENT_MONTHS):
         if Statement.objects.filter(account=account, period_start=first).exists():
             continue
@@ -359,7 +378,7 @@ def _seed_small_business(
                 account,
                 first,
                 now,
-                labels=(8, 25),
+                labels=labels,
                 status=Charge.Status.PAID,
                 method=card,
             ),
@@ -369,7 +388,7 @@ def _seed_small_business(
         account,
         today.replace(day=1),
         now,
-        labels=(8, 25),
+        labels=labels,
         status=Charge.Status.PAID,
         method=card,
     )
@@ -486,7 +505,7 @@ def _cards(accounts: list[BusinessAccount]) -> tuple[dict[str, PaymentMethod], s
     if not _localstripe_answers():
         return {}, (
             f"  Demo cards: none, localstripe is not answering at {base or '(no STRIPE_API_BASE)'}."
-            " Start it, then run seed_demo again to give Maple Leaf and Prairie Pottery a card."
+            " Start it, then run seed_demo again to give each demo account a card."
         )
     client = stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses={"api": base})
     cards = {}

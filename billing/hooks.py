@@ -2,9 +2,9 @@
 
 - `payment_method_unusable` (a Django signal) is sent, inside the transaction that made the
   change, when a payment method can no longer pay: a card expired or removed, an agreement
-  cancelled by a conversion to small business. Arguments: `account` (BusinessAccount),
-  `method` (the PaymentMethod, or None for the agreement), `reason` (a `Reason`). The returns app
-  listens and suspends the policies paid that way.
+  cancelled by a conversion to small business or ended by staff (billing.listeners). Arguments:
+  `account` (BusinessAccount), `method` (the PaymentMethod, or None for an agreement), `reason`
+  (a `Reason`). The returns app listens and suspends the policies paid that way.
 - `register_dependents(fn)`: fn(method) returns what relies on a payment method, as short
   sentences for a person ("Return policy “Boutique” (RP-12)"); the removal page lists them so
   the user knows what will stop before confirming.

@@ -1,8 +1,9 @@
 # ruff: noqa: RUF001 - French names take the typographic apostrophe
 """Returns for the demo accounts (run by seed_demo after billing's history).
 
-Every demo account gets active return policies (the commercial ones and Atelier Côte-Nord paid
-by their agreement, Prairie Pottery by its card, each with a direct link), and every label billing
+Every demo account gets active return policies, each with a direct link: Maple Leaf's paid by its
+agreement (it is billed to account), the others' by their card (they pay when ordering; without
+localstripe there is no card, and their policy stays inactive). Every label billing
 charged in its demo history ("label:<tracking number>") becomes a real label with its tracking
 events: dropped off, in transit, delivered a few business days later (a few with an exception
 first), the latest still on their way so the forecast has something to show. The per-day rollup
@@ -22,7 +23,7 @@ from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import BusinessAccount, Contract
+from accounts.models import BusinessAccount
 from billing.models import RETURN_LABEL_SOURCE, Charge, PaymentMethod
 from portal.demo import register_demo_seeder
 from portal.formatting import EASTERN
@@ -36,6 +37,7 @@ from returns.models import (
     TrackingEvent,
 )
 from returns.services.labels import printed_from
+from returns.services.policies import paying_contracts
 
 MAPLE_LEAF, PRAIRIE_POTTERY, COTE_NORD, BOREAL = (
     "0001234567",
@@ -103,7 +105,7 @@ def _policy(
     found = ReturnPolicy.objects.filter(account=account, name=name).first()
     if found is not None:
         return found
-    contract = Contract.objects.filter(account=account, status=Contract.Status.ACTIVE).first()
+    contract = paying_contracts(account).first()
     card = None
     if contract is None:
         card = PaymentMethod.objects.filter(

@@ -22,12 +22,7 @@ _BECAUSE = {
 def suspend_what_relied_on_it(
     sender: Any, account: Any, method: PaymentMethod | None, reason: str, **kwargs: Any
 ) -> None:
-    suspend_policies(
-        account=account,
-        reason=_BECAUSE[Reason(reason)],
-        method=method,
-        contracts_ended=method is None,
-    )
+    suspend_policies(account=account, reason=_BECAUSE[Reason(reason)], method=method)
 
 
 def policies_paid_by(method: PaymentMethod) -> list[str]:

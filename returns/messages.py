@@ -45,7 +45,7 @@ def register() -> None:
         _email(
             Kind.EVENT,
             notifications.event_email_context,
-            None,
+            Feature.TRACKING_INGESTION,  # what tracking says: held with it, sent after
             finish=notifications.add_unsubscribe,
         )
     )
@@ -53,7 +53,7 @@ def register() -> None:
         _email(
             Kind.DAILY_SUMMARY,
             notifications.summary_email_context,
-            None,
+            Feature.TRACKING_INGESTION,
             finish=notifications.add_unsubscribe,
         )
     )

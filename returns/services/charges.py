@@ -48,12 +48,13 @@ def charge_label(label: ReturnLabel) -> bool:
             source=f"{RETURN_LABEL_SOURCE}{label.tracking_number}",
             kind=Charge.Kind.RETURN_LABEL,
             method_id=policy.payment_method_id,
+            by_agreement=policy.contract_id is not None,
             at=label.accepted_at,
         )
     except REFUSED:
         _owe(label)
         if policy.status != ReturnPolicy.Status.SUSPENDED:
-            suspend_policy(policy, reason=ReturnPolicy.SuspendedBecause.CHARGE_DECLINED)
+            suspend_policy(policy, reason=_refused_because(policy))
         return False
     except NOT_NOW as error:
         logger.warning("label %s not charged yet: %s", label.tracking_number, type(error).__name__)
@@ -62,6 +63,14 @@ def charge_label(label: ReturnLabel) -> bool:
     label.charged_at, label.charge_owed = timezone.now(), False
     label.save(update_fields=["charged_at", "charge_owed"])
     return True
+
+
+def _refused_because(policy: ReturnPolicy) -> str:
+    """A refused card, or an agreement that no longer pays (the account stopped being billed to
+    account: its charges have no invoice to wait for)."""
+    if policy.contract_id is not None:
+        return ReturnPolicy.SuspendedBecause.AGREEMENT_ENDED
+    return ReturnPolicy.SuspendedBecause.CHARGE_DECLINED
 
 
 def _owe(label: ReturnLabel) -> None:

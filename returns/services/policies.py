@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts import audit, rights
 from accounts.models import AuditEvent, BusinessAccount, Contract, Right, User
+from billing import selectors as billing_selectors
 from billing.models import PaymentMethod
 from outages.features import Feature
 from outages.gate import ensure_open
@@ -63,7 +64,11 @@ def _paid_by(account: BusinessAccount, contract_id: int | None) -> BusinessAccou
 
 
 def paying_contracts(account: BusinessAccount) -> "Any":
-    """The agreements that may pay for returns: the account's active ones."""
+    """The agreements that may pay for returns: the account's active ones, while the account is
+    billed to account (a label's charge then waits for the invoice). An account that pays when
+    ordering pays for returns by card."""
+    if not billing_selectors.bills_to_account(account, billing_selectors.profile_of(account)):
+        return Contract.objects.none()
     return Contract.objects.filter(account=account, status=Contract.Status.ACTIVE)
 
 
@@ -218,15 +223,12 @@ def _record(
 
 
 def suspend_policies(
-    *,
-    account: BusinessAccount,
-    reason: str,
-    method: PaymentMethod | None = None,
-    contracts_ended: bool = False,
+    *, account: BusinessAccount, reason: str, method: PaymentMethod | None = None
 ) -> list[ReturnPolicy]:
-    """Suspend the account's live policies paid by `method` (or by an agreement, when the
-    agreements ended), tell the account's MANAGE users, and return them. Runs inside the caller's
-    transaction (billing's announcement), so the suspension commits with its cause."""
+    """Suspend the account's live policies paid by `method` (without one: paid by an agreement
+    that can no longer pay, see paying_contracts), tell the account's MANAGE users, and return
+    them. Runs inside the caller's transaction (billing's announcement), so the suspension
+    commits with its cause."""
     live = (
         ReturnPolicy.objects.select_for_update()
         .filter(account=account, deleted_at__isnull=True)
@@ -234,10 +236,10 @@ def suspend_policies(
     )
     if method is not None:
         live = live.filter(payment_method=method)
-    elif contracts_ended:
-        live = live.filter(contract__isnull=False)
     else:
-        return []
+        live = live.filter(contract__isnull=False).exclude(
+            contract__in=paying_contracts(account).values("pk")
+        )
     return [suspend_policy(policy, reason=reason) for policy in live]
 
 
@@ -247,7 +249,16 @@ def suspend_policy(policy: ReturnPolicy, *, reason: str) -> ReturnPolicy:
     policy.status = Status.SUSPENDED
     policy.suspended_because = reason
     policy.suspended_at = timezone.now()
-    policy.save(update_fields=["status", "suspended_because", "suspended_at", "updated_at"])
+    policy.active_when_suspended = was_active
+    policy.save(
+        update_fields=[
+            "status",
+            "suspended_because",
+            "suspended_at",
+            "active_when_suspended",
+            "updated_at",
+        ]
+    )
     audit.record(
         actor=None,
         account=policy.account,
@@ -265,7 +276,8 @@ def reinstate_policy(
     *, staff: User, policy_id: int, at: datetime.datetime | None = None
 ) -> ReturnPolicy:
     """Lift a suspension once its cause is fixed (support staff, from the admin): the policy is
-    active again and the labels' charges left owed are charged now (returns.services.charges).
+    as it was before, active or inactive (only a validator activates a policy), and the labels'
+    charges left owed are charged now (returns.services.charges).
 
     Raises AlreadyInThatState (not suspended) or NoUsablePayment (the cause is not fixed).
     """
@@ -283,7 +295,8 @@ def reinstate_policy(
             payment_method_id=policy.payment_method_id,
         ):
             raise NoUsablePayment()
-        policy.status, policy.suspended_because, policy.suspended_at = Status.ACTIVE, "", None
+        policy.status = Status.ACTIVE if policy.active_when_suspended else Status.INACTIVE
+        policy.suspended_because, policy.suspended_at = "", None
         policy.save(update_fields=["status", "suspended_because", "suspended_at", "updated_at"])
         audit.record(
             actor=staff,

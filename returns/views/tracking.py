@@ -50,6 +50,8 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def _refused(status: int, code: str, message: str) -> JsonResponse:
+    """A whole request refused: the sender reads why, and so does the log (one line each)."""
+    logger.warning("tracking events refused: %s", code)
     return JsonResponse({"error": {"code": code, "message": message}}, status=status)
 
 
@@ -67,7 +69,6 @@ def receive_events(request: HttpRequest) -> JsonResponse:
         return _too_large()
     refusal = _unauthenticated(request, body)
     if refusal is not None:
-        logger.warning("tracking events refused: %s", refusal[0])
         return _refused(401, *refusal)
     try:
         document = json.loads(body)

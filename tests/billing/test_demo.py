@@ -32,7 +32,12 @@ from tests.billing.conftest import stripe_client
 
 pytestmark = pytest.mark.django_db
 
-MAPLE_LEAF, PRAIRIE_POTTERY, COTE_NORD = "0001234567", "0002468135", "0001357924"
+MAPLE_LEAF, PRAIRIE_POTTERY, COTE_NORD, BOREAL = (
+    "0001234567",
+    "0002468135",
+    "0001357924",
+    "0007654321",
+)
 MID_MAY = datetime.datetime(2026, 5, 15, 12, 0, tzinfo=EASTERN)
 MID_JUNE = datetime.datetime(2026, 6, 15, 12, 0, tzinfo=EASTERN)
 CENT = Decimal("0.01")
@@ -226,8 +231,13 @@ def test_with_localstripe_the_demo_cards_are_real_and_pay_the_open_invoice(strip
     cards = PaymentMethod.objects.filter(kind=PaymentMethod.Kind.CARD, status="ACTIVE")
     assert sorted(cards.values_list("account__customer_number", "holder_name", "last4")) == [
         (MAPLE_LEAF, "Owen Fraser", "4242"),
+        (COTE_NORD, "Élise Gagnon", "4242"),
         (PRAIRIE_POTTERY, "Ava Singh", "4242"),
+        (BOREAL, "Marc Lévesque", "4242"),
     ]
+    # Côte-Nord still pays with its supplier account first.
+    default = PaymentMethod.objects.get(account=account(COTE_NORD), is_default=True)
+    assert default.kind == PaymentMethod.Kind.SUPPLIER_ACCOUNT
     assert "Demo cards (Visa ending in 4242, saved at localstripe" in printed
     client = stripe_client(stripe_api)
     for card in cards:

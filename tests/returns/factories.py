@@ -10,6 +10,7 @@ import datetime
 import factory
 from django.utils import timezone
 
+from accounts.models import BusinessAccount
 from returns.models import (
     Channel,
     NotificationRecipient,
@@ -20,7 +21,7 @@ from returns.models import (
 )
 from returns.tracking_numbers import SERVICE_PREFIX, check_digit
 from tests.accounts.factories import BusinessAccountFactory, ContractFactory
-from tests.billing.factories import CardFactory
+from tests.billing.factories import BillingProfileFactory, CardFactory
 from tests.factories import ModelFactory
 
 
@@ -67,9 +68,24 @@ class ContractPolicyFactory(_PolicyBase):
 
     class Meta:
         model = ReturnPolicy
+        skip_postgeneration_save = True
 
     account = factory.SubFactory(BusinessAccountFactory)
     contract = factory.SubFactory(ContractFactory, account=factory.SelfAttribute("..account"))
+
+    @factory.post_generation
+    def _billed_to_account(policy: ReturnPolicy, create: bool, extracted: object) -> None:
+        """An agreement pays through the invoice: the account gets 30-day terms, unless the
+        test gave it a billing profile already."""
+        if create:
+            BillingProfileFactory.create(account=policy.account, terms_days=30)
+
+
+def billed_to_account() -> BusinessAccount:
+    """A commercial account on 30-day terms: its active agreements may pay for returns."""
+    account = BusinessAccountFactory.create()
+    BillingProfileFactory.create(account=account, terms_days=30)
+    return account
 
 
 class LabelFactory(ModelFactory[ReturnLabel]):

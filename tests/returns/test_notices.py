@@ -130,6 +130,17 @@ def test_the_same_event_twice_or_a_retried_task_sends_one_email_per_recipient():
     assert len(sent_again) == 2  # nothing more went
 
 
+def test_during_a_tracking_ingestion_window_event_emails_wait():
+    """What tracking says is held with tracking: the row stays queued, sent once it reopens."""
+    label = LabelFactory.create()
+    RecipientFactory.create(account=label.account, email="a@shop.example")
+    notifications.queue_event_notices(EventFactory.create(label=label, kind=EventKind.DELIVERED))
+    closing("tracking_ingestion")
+
+    assert send_all(Kind.EVENT) == []
+    assert Delivery.objects.get(kind=Kind.EVENT).status == Delivery.Status.PENDING
+
+
 @time_machine.travel(datetime.datetime(2026, 3, 6, 12, tzinfo=UTC), tick=False)
 def test_the_event_email_in_english_and_french_with_the_unsubscribe_link_and_headers():
     policy = PolicyFactory.create(name="Winter boots", account__legal_name="Maple Outfitters")

@@ -27,7 +27,12 @@ from tests.accounts.factories import BusinessAccountFactory, ContractFactory
 from tests.accounts.link_factories import AccountLinkFactory
 from tests.billing.factories import CardFactory
 from tests.outages.factories import closing
-from tests.returns.factories import ContractPolicyFactory, LabelFactory, PolicyFactory
+from tests.returns.factories import (
+    ContractPolicyFactory,
+    LabelFactory,
+    PolicyFactory,
+    billed_to_account,
+)
 
 pytestmark = pytest.mark.django_db
 IP = "198.51.100.9"
@@ -189,7 +194,7 @@ def test_a_contract_only_user_sees_only_the_policies_paid_by_their_contract():
 
 
 def test_a_contract_validator_acts_on_the_policies_of_their_contract_only():
-    account = BusinessAccountFactory.create()
+    account = billed_to_account()
     theirs, other = ContractFactory.create(account=account), ContractFactory.create(account=account)
     mine = ContractPolicyFactory.create(account=account, contract=theirs, status=Status.INACTIVE)
     not_mine = ContractPolicyFactory.create(account=account, contract=other, status=Status.INACTIVE)
@@ -263,7 +268,7 @@ def test_a_policy_whose_card_can_no_longer_pay_cannot_be_activated(account, card
 
 
 def test_a_commercial_account_pays_by_its_active_agreement():
-    account = BusinessAccountFactory.create()
+    account = billed_to_account()
     contract = ContractFactory.create(account=account)
     validator = user_with(account, Right.VALIDATE)
 
@@ -505,7 +510,7 @@ def test_an_activation_that_could_never_apply_is_not_queued(account, card):
 
 
 def test_a_contract_manager_prepares_and_a_contract_validator_approves():
-    account = BusinessAccountFactory.create()
+    account = billed_to_account()
     contract = ContractFactory.create(account=account)
     policy = ContractPolicyFactory.create(
         account=account, contract=contract, status=Status.INACTIVE

@@ -31,6 +31,7 @@ from tests.returns.factories import (
     LabelFactory,
     PolicyFactory,
     RecipientFactory,
+    billed_to_account,
 )
 
 pytestmark = pytest.mark.django_db
@@ -353,7 +354,7 @@ def test_a_manager_creates_a_policy_from_the_form(client, account, card):
 
 
 def test_a_commercial_account_chooses_among_its_active_agreements(client):
-    account = BusinessAccountFactory.create()
+    account = billed_to_account()
     active = ContractFactory.create(account=account, number="4000000111")
     ContractFactory.create(account=account, number="4000000222", status=Contract.Status.EXPIRED)
     signed_in(client, account, Right.MANAGE)
@@ -705,6 +706,18 @@ def test_the_admin_finds_a_policy_by_the_id_users_quote_or_its_customer_number(
     for term in (policy.reference, f"rp-{policy.pk}", account.customer_number, "Findable"):
         found = staff.get(listing, {"q": term})
         assert list(found.context["cl"].result_list) == [policy], term
+
+
+@pytest.mark.parametrize("term", ["²", "RP-²", "rp-٤٢", "9" * 30, "RP-" + "1" * 19])
+def test_an_admin_search_for_digits_that_are_no_id_finds_nothing_and_answers(staff, term):
+    """Superscript and Arabic-Indic digits pass str.isdigit() but not int(); a run of digits
+    beyond a bigint would overflow the database's id column. Neither is an id."""
+    PolicyFactory.create(name="Other")
+
+    found = staff.get(reverse("admin:returns_returnpolicy_changelist"), {"q": term})
+
+    assert found.status_code == 200
+    assert list(found.context["cl"].result_list) == []
 
 
 def test_the_admin_finds_a_label_by_tracking_number_order_or_customer_email(staff, card):

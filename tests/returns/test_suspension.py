@@ -17,7 +17,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import AuditEvent, BusinessAccount, Grant, Right, User
+from accounts.models import AuditEvent, BusinessAccount, Contract, Grant, Right, User
 from billing import services as billing
 from billing.hooks import dependents_of
 from billing.models import PaymentMethod
@@ -170,6 +170,45 @@ def test_a_conversion_to_small_business_suspends_the_policies_paid_by_agreements
     assert told(SUSPENDED) == ["boss@np.example", "contract@np.example"]
 
 
+def test_staff_ending_one_agreement_suspends_only_the_policies_it_paid():
+    account = BusinessAccountFactory.create(legal_name="Northern Parcel Co.")
+    ending, staying = (
+        ContractFactory.create(account=account),
+        ContractFactory.create(account=account),
+    )
+    card = CardFactory.create(account=account)
+    paid_by_ending = ContractPolicyFactory.create(account=account, contract=ending)
+    paid_by_staying = ContractPolicyFactory.create(account=account, contract=staying)
+    by_card = PolicyFactory.create(account=account, payment_method=card)
+    member(account, Right.MANAGE, email="boss@np.example")
+
+    ending.status = Contract.Status.EXPIRED  # as the admin's contract page saves it
+    ending.save()
+
+    assert statuses(paid_by_ending, paid_by_staying, by_card) == [
+        (Status.SUSPENDED, Because.AGREEMENT_ENDED),
+        (Status.ACTIVE, ""),
+        (Status.ACTIVE, ""),
+    ]
+    assert told(SUSPENDED) == ["boss@np.example"]
+    ending.save()  # saved again: nothing more to suspend, nobody told twice
+    assert told(SUSPENDED) == ["boss@np.example"]
+
+
+def test_the_last_agreement_ending_suspends_every_policy_paid_by_an_agreement():
+    """No active agreement left: the account is no longer billed to account, so an agreement
+    whose own status did not change cannot pay either (there will be no invoice)."""
+    account = BusinessAccountFactory.create()
+    only = ContractFactory.create(account=account)
+    policy = ContractPolicyFactory.create(account=account, contract=only)
+
+    Contract.objects.filter(pk=only.pk).update(status=Contract.Status.SUSPENDED)
+    only.refresh_from_db()
+    only.save()
+
+    assert statuses(policy) == [(Status.SUSPENDED, Because.AGREEMENT_ENDED)]
+
+
 # --- reinstatement ------------------------------------------------------------------------------
 
 
@@ -228,6 +267,22 @@ def test_reinstating_needs_the_cause_fixed_then_activates_and_tells_the_managers
     assert told(REINSTATED) == ["man@boutique.example", "val@boutique.example"]
     with pytest.raises(AlreadyInThatState):
         policies.reinstate_policy(staff=staff, policy_id=suspended.pk)
+
+
+def test_reinstating_a_policy_that_was_inactive_leaves_it_inactive(account, gateway):
+    """Only a validator activates a policy: staff lifting a suspension give back what was."""
+    card = CardFactory.create(account=account)
+    idle = PolicyFactory.create(account=account, payment_method=card, status=Status.INACTIVE)
+    validator = member(account, Right.VALIDATE, email="val@boutique.example")
+    billing.remove_method(actor=validator, account=account, method_id=card.pk, ip=IP)
+    assert statuses(idle) == [(Status.SUSPENDED, Because.METHOD_REMOVED)]
+    idle.payment_method = CardFactory.create(account=account)
+    idle.save(update_fields=["payment_method"])
+
+    policies.reinstate_policy(staff=UserFactory.create(is_staff=True), policy_id=idle.pk)
+
+    assert statuses(idle) == [(Status.INACTIVE, "")]
+    assert not idle.issues_labels
 
 
 @pytest.fixture

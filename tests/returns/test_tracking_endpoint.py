@@ -245,11 +245,14 @@ def test_an_empty_batch_is_answered_with_no_results(carrier):
         b"",
     ],
 )
-def test_a_malformed_body_is_answered_400_with_a_json_error(carrier, body):
-    response = post_events(carrier, body=body)
+def test_a_malformed_body_is_answered_400_with_a_json_error(carrier, body, caplog):
+    with caplog.at_level(logging.WARNING, logger="returns.views.tracking"):
+        response = post_events(carrier, body=body)
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
     assert _error_code(response) == "malformed_body" and response.json()["error"]["message"]
+    ours = [r.getMessage() for r in caplog.records if r.name == "returns.views.tracking"]
+    assert ours == ["tracking events refused: malformed_body"]
 
 
 def test_a_body_larger_than_the_cap_is_refused_before_reading_it(carrier):

@@ -7,16 +7,19 @@ import logging
 import pytest
 import time_machine
 
+from accounts.rights import Right
 from billing.gateway import Refusal
-from billing.models import Charge
+from billing.models import BillingProfile, Charge
 from outages import gate
 from portal.models import Delivery
 from returns import notifications, tasks
 from returns.models import ReturnPolicy, TrackingEvent
 from returns.services.policies import reinstate_policy
 from returns.services.tracking import Result, apply_pending_events, record_tracking_events
+from tests.accounts.factories import ContractFactory
+from tests.accounts.link_factories import AccountLinkFactory
 from tests.billing import fakes
-from tests.billing.factories import BillingProfileFactory
+from tests.billing.factories import BillingProfileFactory, CardFactory
 from tests.factories import UserFactory
 from tests.outages.factories import closing
 from tests.returns.factories import (
@@ -235,6 +238,58 @@ def test_a_policy_paid_by_agreement_charges_to_the_next_invoice():
     charge = Charge.objects.get()
     assert (charge.account, charge.status) == (policy.account, Charge.Status.AWAITING_INVOICE)
     assert charge.charged_at == T0  # the drop-off's moment, for the month's invoice
+
+
+def test_a_card_policy_of_an_account_billed_to_account_charges_its_card_at_once(gateway):
+    """The policy names how its returns are paid: its card, not the account's invoice."""
+    label = LabelFactory()
+    BillingProfileFactory(account=label.account, terms_days=30)
+    ContractFactory(account=label.account)  # billed to account on terms, all the same
+
+    ingest([event_data(label, "ACCEPTED", T0)])
+
+    card = label.policy.payment_method
+    assert card is not None
+    charge = Charge.objects.get()
+    assert (charge.status, charge.payment_method) == (Charge.Status.PAID, card)
+    assert [taken.gateway_id for taken in gateway.charges] == [card.gateway_id]
+
+
+def test_an_agreement_that_no_longer_bills_to_account_suspends_its_policy_and_owes_the_charge(
+    gateway,
+):
+    """Staff took the terms away: the agreement's charges have no invoice to wait for. The
+    account's card is not charged instead: the policy is suspended, the charge is owed."""
+    policy = ContractPolicyFactory()
+    BillingProfile.objects.filter(account=policy.account).update(terms_days=None)
+    CardFactory(account=policy.account, is_default=True)
+    label = LabelFactory(policy=policy)
+
+    ingest([event_data(label, "ACCEPTED", T0)])
+
+    label.refresh_from_db()
+    policy.refresh_from_db()
+    assert (policy.status, policy.suspended_because) == (
+        ReturnPolicy.Status.SUSPENDED,
+        ReturnPolicy.SuspendedBecause.AGREEMENT_ENDED,
+    )
+    assert label.charge_owed and not Charge.objects.exists() and gateway.charges == []
+
+
+def test_a_declined_charge_tells_the_policys_managers_by_email(gateway):
+    label = LabelFactory()
+    AccountLinkFactory(
+        account=label.account, right=Right.MANAGE, user=UserFactory(email="man@shop.example")
+    )
+    AccountLinkFactory(
+        account=label.account, right=Right.CONSULT, user=UserFactory(email="reader@shop.example")
+    )
+    gateway.next_outcome = Refusal.DECLINED
+
+    ingest([event_data(label, "ACCEPTED", T0)])
+
+    told = Delivery.objects.filter(kind="returns.policy_suspended")
+    assert list(told.values_list("address", flat=True)) == ["man@shop.example"]
 
 
 def test_a_declined_card_suspends_the_policy_leaves_the_charge_owed_and_reinstatement_pays(
