@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from accounts import rights
@@ -149,6 +149,24 @@ def days_past_due(invoice: Invoice, today: datetime.date) -> int:
 
 
 # --- credit readiness: a small business's way to commercial terms ------------------------------
+
+
+@dataclass(frozen=True)
+class Unbilled:
+    """The charges not yet on an invoice or a statement: how many, their total, the latest."""
+
+    count: int
+    total: Decimal
+    latest: list[Charge]
+
+
+def charges_since_last_document(account: BusinessAccount, *, latest: int = 5) -> Unbilled:
+    """What the next invoice or statement will gather so far: counted and summed in the
+    database (one query), and the latest few charges read (one more)."""
+    waiting = Charge.objects.filter(account=account, invoice__isnull=True, statement__isnull=True)
+    sums = waiting.aggregate(count=Count("pk"), total=Coalesce(Sum("total"), ZERO))
+    newest = list(waiting.order_by("-charged_at", "-pk")[:latest])
+    return Unbilled(count=sums["count"], total=sums["total"], latest=newest)
 
 
 @dataclass(frozen=True)

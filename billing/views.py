@@ -71,10 +71,12 @@ def overview(request: Any, account_id: int) -> HttpResponse:
         "held": _held(request, account),
         # Beyond the help page: what a card about to expire would stop (billing.hooks).
         "expiring": lazy(lambda: _expiring(account, today)),
+        # Paid when ordering (a small business, or a commercial account without terms): statements.
+        "statements": lazy(lambda: selectors.statements_for(request.user, account)[:3]),
+        "unbilled": lazy(lambda: selectors.charges_since_last_document(account)),
     }
     if small:
         context["readiness"] = lazy(lambda: selectors.credit_readiness(account, today))
-        context["statements"] = lazy(lambda: selectors.statements_for(request.user, account)[:3])
     else:
         context["aging"] = lazy(lambda: selectors.aging(account, today))
         context["invoices"] = lazy(lambda: selectors.invoices_for(request.user, account)[:3])

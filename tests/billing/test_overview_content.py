@@ -18,7 +18,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from accounts.models import BusinessAccount, User
 from accounts.rights import Right
@@ -27,7 +27,12 @@ from billing.models import Charge, PaymentMethod
 from billing.money import format_count, format_money
 from tests.accounts.factories import BusinessAccountFactory, ContractFactory
 from tests.accounts.link_factories import AccountLinkFactory
-from tests.billing.factories import BillingProfileFactory, CardFactory, ChargeFactory
+from tests.billing.factories import (
+    BillingProfileFactory,
+    CardFactory,
+    ChargeFactory,
+    StatementFactory,
+)
 from tests.returns.factories import PolicyFactory
 
 # The removal page asks for a fresh second factor: bypassed, tests/billing/test_views.py proves it.
@@ -311,3 +316,71 @@ def test_a_removed_card_does_not_count_as_another_payment_method(client, small):
     page = read(client, member(small, Right.VALIDATE), remove_page(small, card), "en")
 
     assert LAST_ONE in page
+
+
+# --- what the next invoice or statement gathers so far -------------------------------------------
+
+NEXT_INVOICE = "Charges for the next invoice"
+NEXT_STATEMENT = "Charges for the next statement"
+SO_FAR = (
+    "%(counter)s charge so far, %(total)s taxes included.",
+    "%(counter)s charges so far, %(total)s taxes included.",
+)
+PAID_WHEN_MADE = "Each was paid when it was made."
+NOTHING_SINCE = "No charge since the last statement or invoice."
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_small_business_sees_the_charges_its_next_statement_will_gather(client, small, language):
+    for cents, label in ((1130, "RR000000015CA"), (2260, "RR000000029CA")):
+        ChargeFactory.create(
+            account=small,
+            status=Charge.Status.PAID,
+            kind=Charge.Kind.RETURN_LABEL,
+            source_reference=f"label:{label}",
+            description=f"Return label {label}",
+            total=Decimal(cents) / 100,
+        )
+    stated = ChargeFactory.create(account=small, status=Charge.Status.PAID, total=Decimal(99))
+    stated.statement = StatementFactory.create(account=small)
+    stated.save(update_fields=["statement"])
+
+    page = read(client, member(small), overview(small), language)
+
+    assert said(NEXT_STATEMENT)[language] in page and NEXT_INVOICE not in page
+    with translation.override(language):
+        total = flat(format_money(Decimal("33.90"), language))
+        so_far = flat(ngettext(*SO_FAR, 2) % {"counter": 2, "total": total})
+        assert flat(gettext("Return label %(number)s") % {"number": "RR000000029CA"}) in page
+    assert so_far in page
+    assert said(PAID_WHEN_MADE)[language] in page
+    assert flat(format_money(Decimal(99), language)) not in page  # on its statement already
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_commercial_account_on_terms_sees_what_waits_for_its_next_invoice(client, language):
+    account = on_terms(30)
+    ChargeFactory.create(account=account, total=Decimal("11.30"))
+
+    page = read(client, member(account), overview(account), language)
+
+    assert said(NEXT_INVOICE)[language] in page and said(PAID_WHEN_MADE)[language] not in page
+    assert flat(format_money(Decimal("11.30"), language)) in page
+
+
+def test_an_account_with_nothing_waiting_says_so(client, small):
+    page = read(client, member(small), overview(small), "fr")
+
+    assert said(NOTHING_SINCE)["fr"] in page
+
+
+def test_a_commercial_account_without_terms_reaches_its_statements(client):
+    """It pays when ordering, so its charges go on statements: the tab and the latest ones."""
+    account = BusinessAccountFactory.create(legal_name="Boréal Distribution Ltée")
+    statement = StatementFactory.create(account=account)
+
+    page = read(client, member(account), overview(account), "en")
+
+    assert reverse("billing:statements", args=[account.pk]) in page
+    assert reverse("billing:statement", args=[account.pk, statement.pk]) in page
+    assert said(NEXT_STATEMENT)["en"] in page
