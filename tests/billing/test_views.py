@@ -808,6 +808,20 @@ def test_the_invoice_csv_parses_into_its_lines(client, books):
     ]
 
 
+def test_the_statement_csv_lines_are_its_charges_and_add_up_to_its_total(client, books):
+    signed_in(client, member(books, Right.CONSULT))
+
+    response = client.get(url("statement_csv", books.small, books.statement.pk))
+
+    header, *lines = csv_rows(response)
+    assert header == ENGLISH_HEADER
+    charges = books.statement.charges.order_by("charged_at", "pk")
+    assert [(line[2], Decimal(line[-1])) for line in lines] == [
+        (charge.source_reference, charge.total) for charge in charges
+    ]
+    assert sum(Decimal(line[-1]) for line in lines) == books.statement.total
+
+
 def test_a_description_that_looks_like_a_formula_is_written_as_text(client, books):
     signed_in(client, member(books, Right.CONSULT))
     Charge.objects.filter(invoice=books.invoice).update(
