@@ -208,8 +208,24 @@ def test_a_small_business_adds_a_card_and_sees_its_charge_on_the_statement(
     expect(row).to_contain_text("Visa ending in 4242")
     expect(row).to_contain_text("Default")
     expect(row).to_contain_text("12/2034")
-    card = PaymentMethod.objects.get()
-    assert (card.account, card.last4, card.is_default) == (small, "4242", True)
+    first = PaymentMethod.objects.get()
+    assert (first.account, first.last4, first.is_default) == (small, "4242", True)
+
+    # A second card, then made the default from the list.
+    page.get_by_role("link", name="Add a card").click()
+    _type_card(page, GOOD_CARD)
+    page.get_by_role("button", name="Save the card").click()
+    expect(page.get_by_role("status")).to_contain_text("was saved.")
+    expect(row).to_have_count(2)
+    card = PaymentMethod.objects.exclude(pk=first.pk).get()
+    assert not card.is_default
+    page.get_by_role("button", name=re.compile("^Make default")).click()
+    expect(page.get_by_role("status")).to_contain_text("default")
+    expect(row.locator(".badge")).to_have_count(1)
+    expect(row.get_by_role("button", name=re.compile("^Make default"))).to_have_count(1)
+    card.refresh_from_db()
+    first.refresh_from_db()
+    assert (card.is_default, first.is_default) == (True, False)
 
     # A label paid last month at order time, with the default card; the monthly job gathers it.
     today = periods.eastern_today(timezone.now())
