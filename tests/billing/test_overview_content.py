@@ -298,6 +298,22 @@ def test_removing_a_small_business_last_card_warns_that_nothing_could_be_ordered
     assert said(IT_IS_THE_DEFAULT)[language] not in page  # no other card to become the default
 
 
+def test_the_last_card_of_a_commercial_account_paying_when_ordering_warns_too(client):
+    """Without credit terms a commercial account pays by card when it orders, as a small
+    business does; on terms its invoices go on without a card."""
+    without_terms = BusinessAccountFactory.create(legal_name="Boréal Distribution Ltée")
+    card = CardFactory.create(account=without_terms, is_default=True)
+    page = read(
+        client, member(without_terms, Right.VALIDATE), remove_page(without_terms, card), "en"
+    )
+    assert said(LAST_ONE)["en"] in page
+
+    on_credit = on_terms(30)
+    card = CardFactory.create(account=on_credit, is_default=True)
+    page = read(client, member(on_credit, Right.VALIDATE), remove_page(on_credit, card), "en")
+    assert said(LAST_ONE)["en"] not in page
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_removing_one_of_two_cards_gives_no_last_card_warning(client, small, language):
     card = CardFactory.create(account=small, is_default=True)
