@@ -254,13 +254,16 @@ class Charge(Taxed):
 
     @property
     def description_shown(self) -> str:
-        """The description in the reader's language. The books keep a return label's in English
-        (returns.services.charges), so it is made again from the label's number; others are
-        shown as they were written."""
+        """The description in the reader's language, saying when the charge was refunded. The
+        books keep a return label's in English (returns.services.charges), so it is made again
+        from the label's number; others are shown as they were written."""
         number = self.source_reference.removeprefix(RETURN_LABEL_SOURCE)
+        described = self.description
         if self.kind == self.Kind.RETURN_LABEL and number != self.source_reference:
-            return return_label_description(number)
-        return self.description
+            described = return_label_description(number)
+        if self.status == self.Status.REFUNDED:
+            return gettext("%(description)s (refunded)") % {"description": described}
+        return described
 
 
 # A return label's charge names its source "label:<tracking number>".

@@ -163,7 +163,9 @@ class Unbilled:
 def charges_since_last_document(account: BusinessAccount, *, latest: int = 5) -> Unbilled:
     """What the next invoice or statement will gather so far: counted and summed in the
     database (one query), and the latest few charges read (one more)."""
-    waiting = Charge.objects.filter(account=account, invoice__isnull=True, statement__isnull=True)
+    waiting = Charge.objects.filter(
+        account=account, invoice__isnull=True, statement__isnull=True
+    ).exclude(status=Charge.Status.REFUNDED)  # refunded before its statement: nothing to gather
     sums = waiting.aggregate(count=Count("pk"), total=Coalesce(Sum("total"), ZERO))
     newest = list(waiting.order_by("-charged_at", "-pk")[:latest])
     return Unbilled(count=sums["count"], total=sums["total"], latest=newest)

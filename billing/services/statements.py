@@ -10,7 +10,9 @@ from billing.messages import Kind
 from billing.models import Charge, Statement
 from billing.services.messages import tell_billing_contacts
 
-STATEMENT_STATUSES = (Charge.Status.PAID, Charge.Status.SUPPLIER, Charge.Status.REFUNDED)
+# What was paid at order time. A charge refunded before its month is stated nets to nothing and
+# stays off; one refunded later keeps its line, which says so (Charge.description_shown).
+STATEMENT_STATUSES = (Charge.Status.PAID, Charge.Status.SUPPLIER)
 
 
 def issue_statements(*, now: datetime.datetime) -> list[Statement]:

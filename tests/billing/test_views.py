@@ -822,6 +822,29 @@ def test_the_statement_csv_lines_are_its_charges_and_add_up_to_its_total(client,
     assert sum(Decimal(line[-1]) for line in lines) == books.statement.total
 
 
+@pytest.mark.parametrize(("language", "refunded"), [("en", "(refunded)"), ("fr", "(remboursé)")])
+def test_a_charge_refunded_after_its_statement_says_so_on_its_line(
+    client, books, language, refunded
+):
+    """The statement stays as issued (it was paid then); its line tells of the refund, on
+    screen and in the CSV."""
+    signed_in(client, member(books, Right.CONSULT))
+    charge = books.statement.charges.order_by("pk").first()
+    Charge.objects.filter(pk=charge.pk).update(status=Charge.Status.REFUNDED)
+
+    page = client.get(
+        url("statement", books.small, books.statement.pk), HTTP_ACCEPT_LANGUAGE=language
+    )
+    rows = csv_rows(
+        client.get(
+            url("statement_csv", books.small, books.statement.pk), HTTP_ACCEPT_LANGUAGE=language
+        )
+    )
+
+    assert page.content.decode().count(refunded) == 1
+    assert [line[1].endswith(refunded) for line in rows[1:]].count(True) == 1
+
+
 def test_a_description_that_looks_like_a_formula_is_written_as_text(client, books):
     signed_in(client, member(books, Right.CONSULT))
     Charge.objects.filter(invoice=books.invoice).update(
