@@ -265,6 +265,75 @@ def test_a_commercial_account_on_terms_waits_for_its_invoice(no_gateway):
 
 
 @pytest.mark.django_db
+def test_an_agreement_pays_through_the_invoice_of_an_account_billed_to_account(no_gateway):
+    account = on_terms()
+    CardFactory.create(account=account, is_default=True)
+
+    made = charge(account, by_agreement=True)
+
+    assert (made.status, made.payment_method) == (Charge.Status.AWAITING_INVOICE, None)
+
+
+@pytest.mark.django_db
+def test_an_agreement_cannot_pay_where_no_invoice_will_come(no_gateway):
+    """Paying when ordering, the account gets no invoice: its default card is not charged in
+    the agreement's stead, and nothing is recorded."""
+    account = BusinessAccountFactory.create()
+    ContractFactory.create(account=account)
+    BillingProfileFactory.create(account=account, terms_days=None)
+    CardFactory.create(account=account, is_default=True)
+
+    with pytest.raises(NoUsablePaymentMethod):
+        charge(account, by_agreement=True)
+
+    assert not Charge.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_card_named_pays_at_once_even_on_an_account_billed_to_account(settings):
+    fake = fakes.install(settings)
+    account = on_terms()
+    card = CardFactory.create(account=account)
+
+    made = charge(account, method_id=card.pk)
+
+    assert (made.status, made.payment_method) == (Charge.Status.PAID, card)
+    assert [taken.gateway_id for taken in fake.charges] == [card.gateway_id]
+
+
+@pytest.mark.django_db
+def test_a_charge_is_paid_one_way(no_gateway):
+    account = on_terms()
+    card = CardFactory.create(account=account)
+
+    with pytest.raises(AssertionError, match=r"^a charge is paid one way$"):
+        charge(account, method_id=card.pk, by_agreement=True)
+
+
+@pytest.mark.django_db
+def test_only_refusals_of_the_same_source_and_account_make_a_new_key(settings):
+    """Another account's refusal of a source of the same name, or a refusal of another source,
+    leaves this source's key as it was: a retry of its lost answer stays one charge."""
+    fakes.install(settings)
+    settings.BILLING_GATEWAY = f"{__name__}.KeyRecordingGateway"
+    gateway, gateway.keys = KeyRecordingGateway, []
+    account, other = (BusinessAccountFactory.create(kind=SMALL) for _ in range(2))
+    for owner in (account, other):
+        CardFactory.create(account=owner, is_default=True)
+    gateway.next_outcome = GatewayUnavailable
+    with pytest.raises(PaymentServiceUnavailable):
+        charge(account, source="label:CA800")
+
+    for refused_account, source in ((other, "label:CA800"), (account, "label:CA801")):
+        gateway.next_outcome = Refusal.DECLINED
+        with pytest.raises(CardNotAccepted):
+            charge(refused_account, source=source)
+    charge(account, source="label:CA800")
+
+    assert gateway.keys[0] == gateway.keys[-1]
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("without", ["terms", "active agreement"])
 def test_a_commercial_account_without_terms_or_agreement_pays_by_card(stripe_api, without):
     account = BusinessAccountFactory.create()
