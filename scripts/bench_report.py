@@ -48,6 +48,10 @@ def _pages(figures: dict[str, Any]) -> list[str]:
         f"{P99_MS} ms; anonymous pages ≥ {ANONYMOUS_RATIO:.0%} of the bare view; queries the "
         f"same at both scales and ≤ {MAX_QUERIES}.",
         "",
+        f"Each page is loaded {figures.get('rounds', 2)} times, each time right after its "
+        "yardstick; its ratio is the median of those pairs' ratios, so one pair the machine "
+        "disturbed moves it little.",
+        "",
         "The yardstick's own p99 is beside the page's: with 16 connections on few cores, a "
         "request mostly waits for the 15 before it (Little's law: 16 / rate), so p99 < "
         f"{P99_MS} ms needs a rate well above {16 * 1000 // P99_MS} requests/s, whatever the "
