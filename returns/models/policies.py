@@ -105,7 +105,9 @@ class ReturnPolicy(models.Model):
     )
     suspended_at = models.DateTimeField(_("suspended"), null=True, blank=True)
     # Reinstating gives back the status a suspension took: only a validator activates a policy.
-    active_when_suspended = models.BooleanField(_("active when suspended"), default=True)
+    active_when_suspended = models.BooleanField(
+        _("active when suspended"), default=True, db_default=True
+    )
     link_token = models.CharField(
         _("direct link token"), max_length=40, unique=True, default=new_link_token, editable=False
     )
