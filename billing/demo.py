@@ -60,10 +60,10 @@ BOREAL = "0007654321"
 TERMS = 30
 INVOICED_MONTHS = 12
 STATEMENT_MONTHS = 6
-UPGRADE_SHARE = Decimal("0.9")
+UPGRADE_SHARE = Decimal("0.9")  # of BILLING_UPGRADE_SHIPMENTS, in the trailing 12 months
 # Return labels a month, before the season's swing: fewest and most.
 SMALL_BUSINESS_LABELS = (8, 25)
-BOREAL_LABELS = (4, 12)  # of BILLING_UPGRADE_SHIPMENTS, in the trailing 12 months
+BOREAL_LABELS = (4, 12)
 
 LABEL_PRICES = [
     Decimal(price) for price in ("8.75", "9.40", "10.95", "11.60", "12.30", "13.85", "14.50")

@@ -29,14 +29,13 @@ def has_active_agreement(account: BusinessAccount) -> bool:
     return Contract.objects.filter(account=account, status=Contract.Status.ACTIVE).exists()
 
 
-def bills_to_account(account: BusinessAccount, profile: BillingProfile) -> bool:
+def bills_to_account(account: BusinessAccount, profile: BillingProfile | None = None) -> bool:
     """Billed to account on credit terms: a commercial account with an active agreement and
-    terms set by staff. Everyone else pays when ordering."""
-    return (
-        account.kind == BusinessAccount.Kind.COMMERCIAL
-        and profile.terms_days is not None
-        and has_active_agreement(account)
-    )
+    terms set by staff (its profile, read when not given). Everyone else pays when ordering."""
+    if account.kind != BusinessAccount.Kind.COMMERCIAL:
+        return False
+    terms_days = (profile or profile_of(account)).terms_days
+    return terms_days is not None and has_active_agreement(account)
 
 
 def usable_methods(account: BusinessAccount) -> "QuerySet[PaymentMethod]":

@@ -199,9 +199,7 @@ def remove_method(request: Any, account_id: int, method_id: int) -> HttpResponse
         "queued": not held.can(Right.VALIDATE),
         "last_one": selectors.usable_methods(account).count() == 1,
         # Paying when ordering, the last card gone means nothing can be ordered or paid.
-        "pays_when_ordering": not selectors.bills_to_account(
-            account, selectors.profile_of(account)
-        ),
+        "pays_when_ordering": not selectors.bills_to_account(account),
     }
     return render(request, "billing/remove_method.html", context)
 

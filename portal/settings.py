@@ -394,9 +394,12 @@ BILLING_UPGRADE_SHIPMENTS = env.int("BILLING_UPGRADE_SHIPMENTS", default=1000)
 try:
     BILLING_UPGRADE_REVENUE = Decimal(env.str("BILLING_UPGRADE_REVENUE", default="25000.00"))
 except InvalidOperation:
-    BILLING_UPGRADE_REVENUE = Decimal(0)
-if not (BILLING_UPGRADE_SHIPMENTS > 0 and BILLING_UPGRADE_REVENUE.is_finite()) or not (
-    BILLING_UPGRADE_REVENUE > 0
+    BILLING_UPGRADE_REVENUE = Decimal("NaN")
+# is_finite first: comparing NaN raises.
+if not (
+    BILLING_UPGRADE_SHIPMENTS > 0
+    and BILLING_UPGRADE_REVENUE.is_finite()
+    and BILLING_UPGRADE_REVENUE > 0
 ):
     raise ImproperlyConfigured(
         "BILLING_UPGRADE_SHIPMENTS (a whole number) and BILLING_UPGRADE_REVENUE (dollars, e.g."

@@ -22,9 +22,11 @@ from accounts.services.requests import (
     Outcome,
     approve_request,
     may_see,
+    pending_visible_to,
     prepare_request,
     reject_request,
     submit,
+    visible_requests,
 )
 from accounts.services.users import (
     add_user,
@@ -41,6 +43,7 @@ __all__ = [
     "link_account",
     "mark_administrators",
     "may_see",
+    "pending_visible_to",
     "prepare_request",
     "reject_request",
     "remove_link_with_token",
@@ -54,4 +57,5 @@ __all__ = [
     "set_default_right",
     "submit",
     "unmark_administrators",
+    "visible_requests",
 ]

@@ -5,16 +5,17 @@ preparer. Approving a request runs the action's own service (the one `submit` ru
 with the validator as actor; a request whose target changed since it was prepared is refused.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import audit, rights, validation
+from accounts import audit, rights, selectors, validation
 from accounts.exceptions import NotAllowed, OwnRequest, RequestNotPending, StaleRequest
 from accounts.messages import Kind
-from accounts.models import AuditEvent, BusinessAccount, User, ValidationRequest
+from accounts.models import AuditEvent, BusinessAccount, Right, User, ValidationRequest
 from accounts.services.messages import queue_email
 from outages.gate import ensure_open
 
@@ -139,6 +140,47 @@ def may_see(
     except validation.UnknownAction:  # no app says who may act on it any more
         return False
     return rights.may_prepare(user, action, request.account, request.payload, summary)
+
+
+# A user with agreement grants only is shown at most this many pending requests: each one's
+# target comes from its payload and is asked in memory (see pending_visible_to).
+MOST_SCREENED = 500
+
+
+def pending_visible_to(user: User, account: BusinessAccount, summary: rights.RightsSummary) -> Any:
+    """The account's pending requests `user` may see (may_see), as rows to page: counting the
+    others would tell how many requests they may not see.
+
+    MANAGE on the whole account reaches every target of the account, so the kinds of action the
+    user may prepare are the whole rule and the database pages the rows. With agreement grants
+    only, each request's target comes from its payload and is asked in memory.
+    """
+    administrator = summary.is_administrator(account)
+    kinds = [
+        action.kind
+        for action in validation.registered()
+        if administrator or not action.administration
+    ]
+    rows = selectors.pending_requests_of(account=account, user=user, kinds=kinds)
+    if summary.can(Right.MANAGE, account):
+        return rows
+    return visible_requests(user, account, rows[:MOST_SCREENED], summary)
+
+
+def visible_requests(
+    user: User,
+    account: BusinessAccount,
+    found: Iterable[ValidationRequest],
+    summary: rights.RightsSummary,
+) -> list[ValidationRequest]:
+    """The requests of `found` (all of `account`) that `user` may see, asked in memory with
+    their rights `summary`."""
+    visible = []
+    for request in found:
+        request.account = account  # the same row: no query to read it again
+        if may_see(user, request, summary):
+            visible.append(request)
+    return visible
 
 
 def _decidable(

@@ -9,7 +9,7 @@ decision is refused (503, from the service's FeatureClosed) while its action's o
 interrupted; the page then shows its buttons disabled with the reason.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -33,9 +33,6 @@ View = Callable[..., HttpResponse]
 
 # Pending requests shown a page at a time: the page stays the same size however many wait.
 PENDING_PAGE_SIZE = 25
-# A user with agreement grants only is shown at most this many pending requests: each one's
-# target is asked in memory (see _pending_rows).
-MOST_SCREENED = 500
 
 
 def gated_by_action(view: View) -> View:
@@ -57,9 +54,14 @@ def to_validate(request: SignedInRequest, account_id: int) -> HttpResponse:
     account = _account(request, account_id)
     summary = rights.for_request(request)
     page = fragments.lazy_page(
-        request, lambda: _pending_rows(request, account, summary), PENDING_PAGE_SIZE
+        request,
+        lambda: services.pending_visible_to(request.user, account, summary),
+        PENDING_PAGE_SIZE,
     )
-    pending = fragments.lazy(lambda: _visible(request, account, page.object_list, summary))
+    # Asked again per row of the page (in memory): it also gives each row its account.
+    pending = fragments.lazy(
+        lambda: services.visible_requests(request.user, account, page.object_list, summary)
+    )
     context = {
         "account": account,
         "fragment_key": fragments.for_account(request, account.pk),
@@ -69,47 +71,12 @@ def to_validate(request: SignedInRequest, account_id: int) -> HttpResponse:
             lambda: [r for r in pending if rights.may_decide(request.user, r, summary)]
         ),
         "decided": fragments.lazy(
-            lambda: _visible(request, account, selectors.recent_decisions(account=account), summary)
+            lambda: services.visible_requests(
+                request.user, account, selectors.recent_decisions(account=account), summary
+            )
         ),
     }
     return render(request, "accounts/validations/list.html", context)
-
-
-def _pending_rows(
-    request: SignedInRequest, account: BusinessAccount, summary: rights.RightsSummary
-) -> Any:
-    """The pending requests the user may see, as the rows the page counts: counting the others
-    would tell how many requests they may not see.
-
-    MANAGE on the whole account reaches every target of the account, so the kinds of action the
-    user may prepare are the whole rule and the database pages the rows. With agreement grants
-    only, each request's target comes from its payload and is asked in memory.
-    """
-    administrator = summary.is_administrator(account)
-    kinds = [
-        action.kind
-        for action in validation.registered()
-        if administrator or not action.administration
-    ]
-    rows = selectors.pending_requests_of(account=account, user=request.user, kinds=kinds)
-    if summary.can(Right.MANAGE, account):
-        return rows
-    return _visible(request, account, rows[:MOST_SCREENED], summary)
-
-
-def _visible(
-    request: SignedInRequest,
-    account: BusinessAccount,
-    found: Iterable[ValidationRequest],
-    summary: rights.RightsSummary,
-) -> list[ValidationRequest]:
-    """The requests of `found` the user may see, asked in memory with their rights `summary`."""
-    visible = []
-    for request_ in found:
-        request_.account = account  # the same row: no query to read it again
-        if services.may_see(request.user, request_, summary):
-            visible.append(request_)
-    return visible
 
 
 def _request_or_404(

@@ -67,7 +67,7 @@ def paying_contracts(account: BusinessAccount) -> "Any":
     """The agreements that may pay for returns: the account's active ones, while the account is
     billed to account (a label's charge then waits for the invoice). An account that pays when
     ordering pays for returns by card."""
-    if not billing_selectors.bills_to_account(account, billing_selectors.profile_of(account)):
+    if not billing_selectors.bills_to_account(account):
         return Contract.objects.none()
     return Contract.objects.filter(account=account, status=Contract.Status.ACTIVE)
 
