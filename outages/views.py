@@ -5,11 +5,14 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.cache import cache_page
 from django.views.decorators.http import require_GET
@@ -84,7 +87,8 @@ def _paged_windows(
     cache_seconds: int,
 ) -> HttpResponse:
     """A public page of windows whose tables the template caches per page, language and
-    generation: the database is read only when they are not in the cache."""
+    generation: the database is read only when they are not in the cache. A signed-out
+    visitor's page is served whole from the cache."""
     generation = gate.snapshot().generation
     number = _page_number(template, paginator, request.GET.get("page"), generation, cache_seconds)
     page = SimpleLazyObject(lambda: paginator().page(number))
@@ -95,7 +99,47 @@ def _paged_windows(
         "generation": generation,
         "cache_seconds": cache_seconds,
     }
-    return render(request, template, context)
+    if not _same_for_every_visitor(request):
+        return render(request, template, context)
+    return _everyones_copy(request, template, context, cache_seconds)
+
+
+def _everyones_copy(
+    request: HttpRequest, template: str, context: dict[str, Any], cache_seconds: int
+) -> HttpResponse:
+    """The page as every signed-out visitor sees it, rendered once per page, language and
+    maintenance state (so a window starting changes the header's buttons at once)."""
+    number = context["number"]
+    key = f"outages_page:{template}:{gate.state_token()}:{number}:{translation.get_language()}"
+    body = cache.get(key)
+    if body is None:
+        # The header's language form comes back to this page: to its canonical address, so
+        # one copy serves every spelling of `?page=`.
+        back_to = request.path if number == 1 else f"{request.path}?page={number}"
+        context |= {"csrf_token": CSRF_SLOT, "language_next": back_to}
+        body = render(request, template, context).content.decode()
+        cache.set(key, body, cache_seconds)
+    return _with_visitor_token(request, body)
+
+
+# A signed-out visitor's page differs from everyone else's only by the CSRF token of the
+# header's language form: cached with this slot in its place, each visitor's own written in.
+CSRF_SLOT = "csrf-slot-for-this-visitor"
+
+
+def _same_for_every_visitor(request: HttpRequest) -> bool:
+    """Signed out, with no message waiting to be shown: the header and body are everyone's."""
+    return (
+        settings.PORTAL_FRAGMENT_CACHE
+        and not request.user.is_authenticated
+        and not len(messages.get_messages(request))
+    )
+
+
+def _with_visitor_token(request: HttpRequest, body: str) -> HttpResponse:
+    response = HttpResponse(body.replace(CSRF_SLOT, get_token(request)))
+    patch_vary_headers(response, ["Cookie"])  # a signed-in visitor gets another page
+    return response
 
 
 def _page_number(
