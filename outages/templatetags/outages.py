@@ -1,6 +1,10 @@
 import datetime
+import functools
 
 from django import template
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.safestring import SafeString
 
 from outages import gate
 from outages.features import Feature
@@ -14,6 +18,25 @@ register = template.Library()
 def closure_for(feature: str, write: bool = True) -> gate.Closure | None:
     """`{% closure_for "online_payment" as payment_down %}`: disable the button, say why."""
     return gate.closure_for(Feature(feature), write=write)
+
+
+@register.simple_tag
+def maintenance_banner(windows: list[gate.WindowSummary] | str) -> str:
+    """`{% maintenance_banner maintenance_announced %}`: the banner on top of every page.
+
+    It is the same for every reader, so each process renders it once for each set of windows,
+    language and year (its dates leave out the current year): a page then costs a lookup, not
+    a loop of date formatting.
+    """
+    if not windows:
+        return ""
+    year = formatting.to_eastern(timezone.now()).year
+    return _banner(tuple(windows), translation.get_language(), year)
+
+
+@functools.lru_cache(maxsize=64)
+def _banner(windows: tuple[gate.WindowSummary, ...], language: str, year: int) -> SafeString:
+    return render_to_string("outages/banner.html", {"maintenance_announced": windows})
 
 
 @register.filter

@@ -105,3 +105,19 @@ def test_staff_plan_a_signup_interruption_and_a_visitor_meets_it(
         time.sleep(0.5)
     assert response is not None and response.status == 200
     expect(visitor.locator("#id_email")).to_be_visible()
+
+
+def test_visitors_switch_the_status_page_to_french_and_back(live_server: Any, browser: Browser):
+    """The second visitor is served the copy the first one's visit cached, with a CSRF token of
+    their own in the header's language form."""
+    for _ in range(2):
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(f"{live_server.url}{reverse('outages:status')}")
+        expect(page.locator("h1")).to_have_text("Service interruptions")
+        page.get_by_role("button", name="Français").click()
+        expect(page.locator("h1")).to_have_text("Interruptions de service")
+        expect(page).to_have_url(f"{live_server.url}{reverse('outages:status')}")
+        page.get_by_role("button", name="English").click()
+        expect(page.locator("h1")).to_have_text("Service interruptions")
+        context.close()

@@ -1,5 +1,6 @@
 """The gate at the door: the decorator, the mixin, and allauth's views through the middleware."""
 
+import datetime
 import html
 import re
 
@@ -193,3 +194,43 @@ def test_banner_announces_the_window_on_every_page(client):
     assert b"Planned maintenance:" in response.content
     assert b"Big upgrade" in response.content
     assert reverse("outages:status").encode() in response.content
+
+
+def test_the_banner_follows_a_staff_change_at_once(client, django_capture_on_commit_callbacks):
+    """The banner is rendered once per process for each set of windows: a new or renamed
+    window is another set, so the next page shows it."""
+    with django_capture_on_commit_callbacks(execute=True):
+        window = closing(Feature.REGISTRATION, title_en="Big upgrade").window
+    assert b"Big upgrade" in client.get(reverse("account_login")).content
+
+    with django_capture_on_commit_callbacks(execute=True):
+        window.title_en = "Bigger upgrade"
+        window.save()
+    page = client.get(reverse("account_login")).content
+    assert b"Bigger upgrade" in page and b"Big upgrade<" not in page
+
+
+def test_the_banner_speaks_the_readers_language(client):
+    closing(Feature.REGISTRATION, title_en="Big upgrade", title_fr="Grande mise à niveau")
+    assert b"Big upgrade" in client.get(reverse("account_login")).content
+
+    french = client.get(reverse("account_login"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Entretien planifié" in french and "Grande mise à niveau" in french
+
+
+def test_the_banner_writes_the_year_once_it_is_no_longer_the_current_one(client, time_machine):
+    time_machine.move_to(datetime.datetime(2026, 12, 30, 12, 0, tzinfo=datetime.UTC))
+    closing(
+        Feature.REGISTRATION,
+        starts_at=datetime.datetime(2026, 12, 31, 20, 0, tzinfo=datetime.UTC),
+        ends_at=datetime.datetime(2027, 1, 2, 20, 0, tzinfo=datetime.UTC),
+    )
+    assert b"2026" not in banner_of(client.get(reverse("account_login")).content)
+
+    time_machine.move_to(datetime.datetime(2027, 1, 1, 12, 0, tzinfo=datetime.UTC))
+    assert b"2026" in banner_of(client.get(reverse("account_login")).content)
+
+
+def banner_of(page: bytes) -> bytes:
+    start = page.index(b"maintenance-banner")
+    return page[start : page.index(b"</div>", start)]
