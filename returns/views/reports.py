@@ -80,6 +80,9 @@ def report(request: Any, account_id: int) -> HttpResponse:
         "report": result,
         "chart": fragments.lazy(lambda: charts.report_chart(result)),
         "grains": [(grain, reports.Grain.NAMES[grain]) for grain in reports.Grain.ALL],
+        # A day is its own first and last day: its rows need two columns, not four, and stay
+        # rows on a phone (365 of them, stacked as cards, were a long scroll).
+        "by_day": grain == reports.Grain.DAY,
         "formats": FORMATS,
     }
     return render(request, "returns/reports/report.html", context)

@@ -243,6 +243,24 @@ def test_the_grain_switches_with_a_plain_link_and_the_downloads_follow_it(client
 
 
 @time_machine.travel(NOW, tick=False)
+def test_by_day_a_row_is_the_day_and_its_returns(client, account):
+    """A day is its own first and last day: two columns, kept as rows on a phone."""
+    rollup(account, {D(2026, 3, 2): 5})
+    signed_in(client, account)
+
+    page = text_of(client.get(page_url(account, "day")))
+    by_week = text_of(client.get(page_url(account, "week")))
+
+    table = re.search(r'<table class="([^"]+)" id="report">(.*?)</table>', page, re.S)
+    assert table is not None and "table-stack" not in table.group(1)
+    headings = re.findall(r'<th scope="col"[^>]*>([^<]+)</th>', table.group(2))
+    assert headings == ["Day", "Returns received"]
+    assert re.search(r'<th scope="row">March 2, 2026</th>\s*<td[^>]*>5</td>', page)
+    assert "First day" not in table.group(2)
+    assert "table-stack" in by_week and "First day" in by_week
+
+
+@time_machine.travel(NOW, tick=False)
 def test_the_chart_has_a_text_alternative_and_the_table_every_figure(client, account):
     rollup(account, {D(2025, 12, 1): 200, D(2026, 1, 5): 20})
     signed_in(client, account)
