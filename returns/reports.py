@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import holidays
-from django.db.models import Count, F, Sum
-from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
+from django.db.models import CharField, Count, F, Sum, Value
+from django.db.models.functions import Coalesce, NullIf, TruncDate, TruncMonth, TruncWeek
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -147,23 +147,32 @@ def arrivals_forecast(account: BusinessAccount, today: datetime.date) -> Forecas
     their service's transit time in business days of the return address's province. Labels in
     exception count toward their day's high end only, late ones (due by `today`, not delivered)
     toward the first day's. Two queries, whatever the number of labels."""
-    provinces = set(
-        ReturnPolicy.objects.filter(account=account)
-        .order_by()
-        .values_list("return_province", flat=True)
-        .distinct()
-    ) or {account.province}
-    groups = (
+    groups = list(
         ReturnLabel.objects.filter(
             account=account,
             state__in=[*ON_THE_WAY, State.EXCEPTION],
             accepted_at__gte=_eastern_midnight(today - datetime.timedelta(days=LOOKBACK_DAYS)),
         )
-        .annotate(dropped_off=TruncDate("accepted_at", tzinfo=EASTERN))
-        .values("dropped_off", "service", "policy__return_province", "state")
+        .annotate(
+            dropped_off=TruncDate("accepted_at", tzinfo=EASTERN),
+            # Where the label sends it, as printed; a label printed before labels kept their
+            # return address goes where its policy does.
+            province=Coalesce(
+                NullIf("return_province", Value("")),
+                "policy__return_province",
+                output_field=CharField(),
+            ),
+        )
+        .values("dropped_off", "service", "province", "state")
         .annotate(labels=Count("pk"))
         .order_by()
     )
+    provinces = set(
+        ReturnPolicy.objects.filter(account=account)
+        .order_by()
+        .values_list("return_province", flat=True)
+        .distinct()
+    ) | {group["province"] for group in groups} or {account.province}
     days = [
         ForecastDay(
             day=day,
@@ -173,13 +182,14 @@ def arrivals_forecast(account: BusinessAccount, today: datetime.date) -> Forecas
     ]
     by_day = {day.day: day for day in days}
     for group in groups:
-        province = group["policy__return_province"]
+        province = group["province"]
         transit = TRANSIT_DAYS[ShippingService(group["service"])]
         expected = add_business_days(group["dropped_off"], transit, province)
         if expected > days[-1].day:
             continue
         late = expected <= today
-        target = days[0] if late else by_day.get(expected) or _next_on_or_after(days, expected)
+        # A business day of the label's province, so one of `days` (chosen over every province).
+        target = days[0] if late else by_day[expected]
         if group["state"] == State.EXCEPTION:
             target.exceptions += group["labels"]
         elif late:
@@ -187,11 +197,6 @@ def arrivals_forecast(account: BusinessAccount, today: datetime.date) -> Forecas
         else:
             target.on_track += group["labels"]
     return Forecast(today=today, days=days)
-
-
-def _next_on_or_after(days: list[ForecastDay], expected: datetime.date) -> ForecastDay:
-    # Only reached for a province missing from the account's policies (none, in practice).
-    return next(day for day in days if day.day >= expected)
 
 
 # --- the 12-month report -----------------------------------------------------------------------

@@ -59,6 +59,7 @@ def label(
         from_province="ON",
         from_postal_code="K1P 1J9",
         state=state,
+        return_province=policy.return_province,  # printed on the label, as issuing does
         issued_at=accepted_at or eastern(datetime.date(2025, 1, 1)),
         accepted_at=accepted_at,
     )

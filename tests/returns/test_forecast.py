@@ -343,3 +343,24 @@ def test_the_forecast_costs_the_same_queries_with_10_or_1000_policies(client, db
     assert ReturnLabel.objects.filter(account=many).count() == MANY * 5
     assert queries_for(client, page_url(few)) == queries_for(client, page_url(many)) <= 8
     assert arrivals_forecast(many, FRIDAY).high > arrivals_forecast(few, FRIDAY).high
+
+
+def test_a_label_goes_to_the_province_printed_on_it_after_its_policy_moves(policies):
+    """Printed for Montréal, then the policy's returns moved to Ontario: the parcel still
+    travels to Quebec, where the 24th is a holiday."""
+    ontario, quebec = policies
+    on_the_way(quebec, State.IN_TRANSIT, eastern(FRIDAY, 9))  # Friday → Wednesday in Quebec
+    ReturnPolicy.objects.filter(pk=quebec.pk).update(return_province="ON")
+
+    forecast = by_day(ontario.account)
+    assert forecast[D(2025, 6, 25)] == (1, 1, 0, 0)
+    assert forecast[D(2025, 6, 24)] == (0, 0, 0, 0)
+    assert arrivals_forecast(ontario.account, FRIDAY).days[1].closed_in == ("QC",)
+
+
+def test_a_label_printed_without_its_province_goes_where_its_policy_does(policies):
+    _, quebec = policies
+    label(quebec, State.IN_TRANSIT, eastern(FRIDAY, 9)).save()
+    ReturnLabel.objects.update(return_province="")
+
+    assert by_day(quebec.account)[D(2025, 6, 25)] == (1, 1, 0, 0)
