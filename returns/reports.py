@@ -167,12 +167,15 @@ def arrivals_forecast(account: BusinessAccount, today: datetime.date) -> Forecas
         .annotate(labels=Count("pk"))
         .order_by()
     )
-    provinces = set(
+    policies_send_to = set(
         ReturnPolicy.objects.filter(account=account)
         .order_by()
         .values_list("return_province", flat=True)
         .distinct()
-    ) | {group["province"] for group in groups} or {account.province}
+    )
+    labels_go_to = {group["province"] for group in groups}
+    # Where returns arrive; an account with neither policies nor labels: its own province.
+    provinces = (policies_send_to | labels_go_to) or {account.province}
     days = [
         ForecastDay(
             day=day,
