@@ -116,17 +116,24 @@ def forecast_chart(forecast: Forecast) -> Chart:
     chart.add(
         _("Could also arrive (exceptions, late)"), [day.high - day.low for day in forecast.days]
     )
-    alt = _(
-        "Bar chart of the returns expected on each of the next five business days, from "
-        "%(first)s to %(last)s: between %(low)s and %(high)s in all. The table below gives "
-        "every figure."
-    ) % {
+    figures = {
         "first": format_date(forecast.first_day),
         "last": format_date(forecast.last_day),
         "low": format_count(forecast.low),
         "high": format_count(forecast.high),
     }
-    return _finish(chart, alt)
+    if forecast.low == forecast.high:  # no range to give: "between 6 and 6" reads oddly
+        alt = _(
+            "Bar chart of the returns expected on each of the next five business days, from "
+            "%(first)s to %(last)s: %(low)s in all. The table below gives every figure."
+        )
+    else:
+        alt = _(
+            "Bar chart of the returns expected on each of the next five business days, from "
+            "%(first)s to %(last)s: between %(low)s and %(high)s in all. The table below gives "
+            "every figure."
+        )
+    return _finish(chart, alt % figures)
 
 
 def _report_alt(report: ReturnsReport) -> str:

@@ -364,3 +364,25 @@ def test_a_label_printed_without_its_province_goes_where_its_policy_does(policie
     ReturnLabel.objects.update(return_province="")
 
     assert by_day(quebec.account)[D(2025, 6, 25)] == (1, 1, 0, 0)
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize(
+    ("language", "sentence"),
+    [
+        ("en", "From June 23, 2025 to June 27, 2025: 1 return expected."),
+        ("fr", "Du 23 juin 2025 au 27 juin 2025 : 1 retour prévu."),
+    ],
+)
+def test_a_forecast_without_uncertainty_gives_one_figure(client, policies, language, sentence):
+    """No exception and nothing late: "1 return expected", not "between 1 and 1"."""
+    ontario, _ = policies
+    on_the_way(ontario, State.ACCEPTED, eastern(D(2025, 6, 19)))
+    signed_in(client, ontario.account)
+
+    page = html.unescape(
+        client.get(page_url(ontario.account), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    )
+
+    assert " ".join(sentence.split()) in " ".join(page.split())
+    assert "between" not in page and "entre 1 et 1" not in page
