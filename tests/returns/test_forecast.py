@@ -371,7 +371,7 @@ def test_a_label_printed_without_its_province_goes_where_its_policy_does(policie
     ("language", "sentence"),
     [
         ("en", "From June 23, 2025 to June 27, 2025: 1 return expected."),
-        ("fr", "Du 23 juin 2025 au 27 juin 2025 : 1 retour prévu."),
+        ("fr", "Du 23 juin 2025 au 27 juin 2025\u00a0: 1 retour prévu."),
     ],
 )
 def test_a_forecast_without_uncertainty_gives_one_figure(client, policies, language, sentence):
